@@ -378,6 +378,13 @@ struct microvmi_event {
     } u;
 };
 
+/* Format one event as one line of JSON (no newline): "vcpu", "kind", "rip",
+ * "cr3" and the kind's fields (gpa, gva, insn_len, vector, cr, old, new, msr,
+ * value, access, leaf, ...). 64-bit values are "0x..." strings. INVALID_ARG
+ * when buf is too small (512 bytes always suffice). */
+enum microvmi_status microvmi_event_to_json(const struct microvmi_event *ev, char *buf,
+                                            size_t len);
+
 /* Wait up to timeout_ms (0: poll, -1: forever) for one event. The event's
  * vCPU stays paused until microvmi_reply(); other vCPUs keep running.
  * Returns MICROVMI_TIMEOUT when none came, MICROVMI_INTERRUPTED when

@@ -1,0 +1,3 @@
+/* placeholder replaced in step 4 */
+#include "file.h"
+int file_notes_placeholder;

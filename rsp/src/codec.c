@@ -7,15 +7,15 @@
 uint8_t rsp_checksum(const void *data, size_t len)
 {
     const uint8_t *p = data;
-    /* SWAR: add eight bytes at a time into 16-bit lanes; lanes cannot
-     * overflow within 255 words (255 * 2 * 255 < 65536). */
+    /* SWAR: add eight bytes at a time into 16-bit lanes; each word adds at
+     * most 2 * 255 to a lane, so 128 words cannot overflow it. */
     uint64_t total = 0;
     size_t i = 0;
     while (len - i >= 8) {
         uint64_t acc = 0;
         size_t words = (len - i) / 8;
-        if (words > 255)
-            words = 255;
+        if (words > 128)
+            words = 128;
         for (size_t w = 0; w < words; w++, i += 8) {
             uint64_t x;
             memcpy(&x, p + i, 8);

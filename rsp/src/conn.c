@@ -36,7 +36,11 @@ struct rsp_conn {
 
 static enum rsp_status fail(struct rsp_conn *c, enum rsp_status st, const char *what, int err)
 {
-    snprintf(c->err, sizeof c->err, "%s: %s", what, err ? strerror(err) : rsp_status_str(st));
+    if (st == RSP_ERR_CLOSED)
+        snprintf(c->err, sizeof c->err, "the peer closed the connection (%s: %s)", what,
+                 err ? strerror(err) : "end of file");
+    else
+        snprintf(c->err, sizeof c->err, "%s: %s", what, err ? strerror(err) : rsp_status_str(st));
     return st;
 }
 
@@ -306,7 +310,7 @@ enum rsp_status rsp_conn_on_readable(struct rsp_conn *c, rsp_event_fn fn, void *
         }
         if (n == 0) {
             c->eof = true;
-            st = fail(c, RSP_ERR_CLOSED, "read", 0);
+            st = RSP_ERR_CLOSED;
             snprintf(c->err, sizeof c->err, "the peer closed the connection");
             break;
         }
@@ -320,6 +324,13 @@ enum rsp_status rsp_conn_on_readable(struct rsp_conn *c, rsp_event_fn fn, void *
 out:
     if (c->building)
         return st;
-    enum rsp_status wst = rsp_conn_on_writable(c);
-    return st != RSP_OK ? st : wst;
+    if (st == RSP_OK)
+        return rsp_conn_on_writable(c);
+    /* Still flush (a half-closed peer may read our replies), but report the
+     * read side's failure: it happened first. */
+    char saved[sizeof c->err];
+    memcpy(saved, c->err, sizeof saved);
+    rsp_conn_on_writable(c);
+    memcpy(c->err, saved, sizeof saved);
+    return st;
 }

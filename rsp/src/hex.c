@@ -74,7 +74,7 @@ bool rsp_hex_decode(void *out, const char *hex, size_t len)
     for (size_t i = 0; i < len; i++) {
         int hi = hex_value[h[2 * i]], lo = hex_value[h[2 * i + 1]];
         bad |= hi | lo;
-        o[i] = (uint8_t)((hi << 4) | (lo & 15));
+        o[i] = (uint8_t)(((unsigned)hi << 4) | ((unsigned)lo & 15));
     }
     return bad >= 0;
 }

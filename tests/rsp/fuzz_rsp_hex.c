@@ -13,28 +13,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data, *end = s + size;
 
-    /* numbers and thread ids: a packet-argument walk like "m addr,len" */
-    for (const char *p = s; p < end;) {
-        uint64_t v;
+    /* numbers and thread ids at every offset, as a packet-argument walk
+     * would meet them; the number parser is checked against a plain one */
+    for (const char *p = s; p < end; p++) {
+        uint64_t v, ref = 0;
         int64_t t;
-        const char *q = p;
-        if (rsp_parse_hex_u64(&q, end, &v)) {
-            if (q <= p || q > end)
-                abort();
-            char back[17] = {0};
-            int n = 0;
-            for (uint64_t x = v; x || !n; x >>= 4)
-                n++;
-            (void)back;
+        size_t digits = 0;
+        bool overflow = false;
+        while (p + digits < end && rsp_hex_digit((unsigned char)p[digits]) >= 0) {
+            if (ref >> 60)
+                overflow = true;
+            ref = (ref << 4) | (uint64_t)rsp_hex_digit((unsigned char)p[digits]);
+            digits++;
         }
+        const char *q = p;
+        bool ok = rsp_parse_hex_u64(&q, end, &v);
+        if (ok != (digits > 0 && !overflow))
+            abort();
+        if (ok && (v != ref || q != p + digits))
+            abort();
+        if (!ok && q != p)
+            abort();
         q = p;
         if (rsp_parse_thread_id(&q, end, &t) && (q <= p || q > end))
             abort();
         uint32_t w;
         q = p;
-        if (rsp_parse_hex_u32(&q, end, &w) && q > end)
+        if (rsp_parse_hex_u32(&q, end, &w) && (q > end || !ok || w != v))
             abort();
-        p++;
     }
 
     /* hex decode of the whole input; if it decodes, re-encoding matches
@@ -63,10 +69,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *back = malloc(2 * size + 1);
     if (!out || !esc || !back)
         abort();
-    size_t m;
-    bool ok = rsp_binary_unescape(out, data, size, &m);
-    if (m > size || (ok && size && data[size - 1] == '}' && m == 0 && size == 1))
+    size_t m, r = 0;
+    bool ok = rsp_binary_unescape(out, data, size, &m), ref_ok = true;
+    uint8_t *ref = malloc(size + 1);
+    if (!ref)
         abort();
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] != '}') {
+            ref[r++] = data[i];
+        } else if (i + 1 < size) {
+            ref[r++] = data[++i] ^ 0x20;
+        } else {
+            ref_ok = false;
+        }
+    }
+    if (ok != ref_ok || m != r || (r && memcmp(out, ref, r) != 0))
+        abort();
+    free(ref);
     size_t e = rsp_binary_escape(esc, data, size);
     if (e > 2 * size || !rsp_binary_unescape(back, esc, e, &m) || m != size ||
         (size && memcmp(back, data, size) != 0))

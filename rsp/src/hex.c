@@ -1,6 +1,9 @@
 /* Hex and number helpers: table-driven so a 1 MiB 'm' reply costs about as
  * much as a memcpy, and strict so garbage in a packet is refused, not guessed. */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "rsp.h"
 #include "rsp_internal.h"
@@ -43,35 +46,82 @@ int rsp_hex_digit(int c)
     return hex_value[c];
 }
 
+#if defined(__SSE2__)
+/* 16 bytes -> 32 hex chars: split nibbles, map 0-9/10-15 to '0'/'a' with a
+ * compare, interleave high and low nibbles. SSE2 is baseline on x86-64. */
+static inline void hex_encode16(char *out, const uint8_t *in)
+{
+    const __m128i low4 = _mm_set1_epi8(0x0f);
+    __m128i v = _mm_loadu_si128((const __m128i *)in);
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+    __m128i lo = _mm_and_si128(v, low4);
+    const __m128i nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0');
+    const __m128i gap = _mm_set1_epi8('a' - '0' - 10);
+    hi = _mm_add_epi8(_mm_add_epi8(hi, zero), _mm_and_si128(_mm_cmpgt_epi8(hi, nine), gap));
+    lo = _mm_add_epi8(_mm_add_epi8(lo, zero), _mm_and_si128(_mm_cmpgt_epi8(lo, nine), gap));
+    _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi8(hi, lo));
+    _mm_storeu_si128((__m128i *)(out + 16), _mm_unpackhi_epi8(hi, lo));
+}
+#endif
+
 void rsp_hex_encode(char *out, const void *mem, size_t len)
 {
     const uint8_t *in = mem;
     size_t i = 0;
-    /* Eight bytes per iteration: 16 output chars assembled with fixed-size
-     * memcpy, which compilers turn into plain 2-byte moves. */
-    for (; i + 8 <= len; i += 8) {
-        char *o = out + 2 * i;
-        memcpy(o + 0, rsp_hex_pairs + 2 * in[i + 0], 2);
-        memcpy(o + 2, rsp_hex_pairs + 2 * in[i + 1], 2);
-        memcpy(o + 4, rsp_hex_pairs + 2 * in[i + 2], 2);
-        memcpy(o + 6, rsp_hex_pairs + 2 * in[i + 3], 2);
-        memcpy(o + 8, rsp_hex_pairs + 2 * in[i + 4], 2);
-        memcpy(o + 10, rsp_hex_pairs + 2 * in[i + 5], 2);
-        memcpy(o + 12, rsp_hex_pairs + 2 * in[i + 6], 2);
-        memcpy(o + 14, rsp_hex_pairs + 2 * in[i + 7], 2);
-    }
+#if defined(__SSE2__)
+    for (; i + 16 <= len; i += 16)
+        hex_encode16(out + 2 * i, in + i);
+#endif
     for (; i < len; i++)
         memcpy(out + 2 * i, rsp_hex_pairs + 2 * in[i], 2);
 }
+
+#if defined(__SSE2__)
+/* 32 hex chars -> 16 bytes; false if any char is not a hex digit. */
+static inline bool hex_decode16(uint8_t *out, const char *hex)
+{
+    const __m128i c0 = _mm_loadu_si128((const __m128i *)hex);
+    const __m128i c1 = _mm_loadu_si128((const __m128i *)(hex + 16));
+    const __m128i k0 = _mm_set1_epi8('0'), ka = _mm_set1_epi8('a'), case_bit = _mm_set1_epi8(0x20);
+    const __m128i nine = _mm_set1_epi8(9), five = _mm_set1_epi8(5), ten = _mm_set1_epi8(10);
+    __m128i val[2], ok[2];
+    const __m128i in[2] = {c0, c1};
+    for (int k = 0; k < 2; k++) {
+        __m128i d = _mm_sub_epi8(in[k], k0);                         /* '0'..'9' -> 0..9 */
+        __m128i l = _mm_sub_epi8(_mm_or_si128(in[k], case_bit), ka); /* 'a'..'f' -> 0..5 */
+        __m128i is_d = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);     /* unsigned d <= 9 */
+        __m128i is_l = _mm_cmpeq_epi8(_mm_min_epu8(l, five), l);     /* unsigned l <= 5 */
+        val[k] = _mm_or_si128(_mm_and_si128(is_d, d),
+                              _mm_and_si128(is_l, _mm_add_epi8(l, ten)));
+        ok[k] = _mm_or_si128(is_d, is_l);
+    }
+    if (_mm_movemask_epi8(_mm_and_si128(ok[0], ok[1])) != 0xffff)
+        return false;
+    /* each 16-bit lane holds (high digit, low digit): byte = hi << 4 | lo */
+    const __m128i lowbyte = _mm_set1_epi16(0x00ff);
+    __m128i b0 = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(val[0], lowbyte), 4),
+                              _mm_srli_epi16(val[0], 8));
+    __m128i b1 = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(val[1], lowbyte), 4),
+                              _mm_srli_epi16(val[1], 8));
+    _mm_storeu_si128((__m128i *)out, _mm_packus_epi16(b0, b1));
+    return true;
+}
+#endif
 
 bool rsp_hex_decode(void *out, const char *hex, size_t len)
 {
     uint8_t *o = out;
     const uint8_t *h = (const uint8_t *)hex;
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= len; i += 16)
+        if (!hex_decode16(o + i, hex + 2 * i))
+            return false;
+#endif
     /* OR the digit values together and test once: -1 poisons the sign bit,
      * so the loop has no data-dependent branch per byte. */
     int bad = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (; i < len; i++) {
         int hi = hex_value[h[2 * i]], lo = hex_value[h[2 * i + 1]];
         bad |= hi | lo;
         o[i] = (uint8_t)(((unsigned)hi << 4) | ((unsigned)lo & 15));

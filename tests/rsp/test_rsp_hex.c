@@ -51,6 +51,43 @@ static void hex_decode_rejects_garbage(void **state)
     assert_int_equal(rsp_hex_digit(300), -1);
 }
 
+/* Long inputs take the vector path: every char class at every position. */
+static void hex_decode_long_inputs(void **state)
+{
+    (void)state;
+    uint8_t mem[40], back[40];
+    char hex[81];
+    for (int i = 0; i < 40; i++)
+        mem[i] = (uint8_t)(i * 37 + 11);
+    rsp_hex_encode(hex, mem, 40);
+    hex[80] = 0;
+    for (int i = 0; i < 80; i++) /* upper case is accepted too */
+        if (hex[i] >= 'a')
+            hex[i] = (char)(hex[i] - 32);
+    assert_true(rsp_hex_decode(back, hex, 40));
+    assert_memory_equal(back, mem, 40);
+    const char bad[] = {'g', 'G', '/', ':', '@', '`', 0, '\x80', '\xff', ' ', 'z'};
+    for (int pos = 0; pos < 80; pos++) {
+        for (size_t b = 0; b < sizeof bad; b++) {
+            char save = hex[pos];
+            hex[pos] = bad[b];
+            assert_false(rsp_hex_decode(back, hex, 40));
+            hex[pos] = save;
+        }
+    }
+    /* every byte value, decoded one char pair at a time and in bulk */
+    for (int c = 0; c < 256; c++) {
+        char two[32];
+        memset(two, '0', sizeof two);
+        two[5] = (char)c;
+        uint8_t o[16];
+        bool ok = rsp_hex_decode(o, two, 16);
+        assert_int_equal(ok, rsp_hex_digit(c) >= 0);
+        if (ok)
+            assert_int_equal(o[2], rsp_hex_digit(c));
+    }
+}
+
 static void parse_hex_numbers(void **state)
 {
     (void)state;
@@ -166,6 +203,7 @@ int main(void)
         cmocka_unit_test(hex_encode_known),
         cmocka_unit_test(hex_round_trip_random),
         cmocka_unit_test(hex_decode_rejects_garbage),
+        cmocka_unit_test(hex_decode_long_inputs),
         cmocka_unit_test(parse_hex_numbers),
         cmocka_unit_test(parse_thread_ids),
         cmocka_unit_test(escape_round_trip),

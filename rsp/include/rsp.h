@@ -373,6 +373,10 @@ enum rsp_status rsp_client_wait_stop(struct rsp_client *cli, struct rsp_buf *pkt
 enum rsp_status rsp_client_next_notification(struct rsp_client *cli, struct rsp_buf *out);
 /* Read whatever is available now into the queues (for poll() loops). */
 enum rsp_status rsp_client_pump(struct rsp_client *cli);
+/* True if packets or notifications are already received and waiting (so
+ * poll() on rsp_client_fd would not show them): check it before sleeping
+ * in poll, and take them with wait_stop(.., 0) / next_notification. */
+bool rsp_client_pending(const struct rsp_client *cli);
 /* Send the 0x03 interrupt byte (the peer answers with a stop reply). */
 enum rsp_status rsp_client_interrupt(struct rsp_client *cli);
 /* Negotiate QStartNoAckMode: on "OK" both sides drop acks; on an empty

@@ -30,6 +30,11 @@ struct rsp_client {
     struct queue packets;       /* replies and stop replies, in arrival order */
     struct queue notifications; /* '%' notifications */
     bool overflowed;
+    /* While someone waits for a packet and none is queued, the next one is
+     * decoded straight into the waiter's buffer (no queue copy, no malloc). */
+    struct rsp_buf *direct;
+    bool direct_filled;
+    bool direct_oversized;
     char err[200];
 };
 
@@ -92,6 +97,15 @@ static int on_event(void *ctx, const struct rsp_event *ev)
 {
     struct rsp_client *cli = ctx;
     bool ok = true;
+    if (cli->direct && !cli->direct_filled && !cli->packets.head &&
+        (ev->kind == RSP_EV_PACKET || (ev->kind == RSP_EV_OVERSIZED && !ev->notification))) {
+        cli->direct_filled = true;
+        cli->direct_oversized = ev->kind == RSP_EV_OVERSIZED;
+        rsp_buf_reset(cli->direct);
+        if (ev->kind == RSP_EV_PACKET && !rsp_buf_append(cli->direct, ev->data, ev->len))
+            cli->overflowed = true;
+        return 1; /* later input stays buffered in the connection */
+    }
     switch (ev->kind) {
     case RSP_EV_PACKET:
         ok = queue_push(&cli->packets, ev->data, ev->len, false);
@@ -184,10 +198,18 @@ enum rsp_status rsp_client_pump(struct rsp_client *cli)
     return RSP_OK;
 }
 
-/* Wait until a packet is queued (or deadline). */
+static bool have_packet(const struct rsp_client *cli)
+{
+    return cli->packets.head || cli->direct_filled;
+}
+
+/* Wait until a packet is queued or delivered directly (or deadline). */
 static enum rsp_status wait_packet(struct rsp_client *cli, int64_t deadline)
 {
-    while (!cli->packets.head) {
+    /* Input left buffered by an earlier early stop comes first. */
+    if (!have_packet(cli) && rsp_conn_has_buffered_input(cli->conn))
+        rsp_conn_dispatch(cli->conn, on_event, cli);
+    while (!have_packet(cli)) {
         struct pollfd p[2] = {{.fd = rsp_conn_fd(cli->conn), .events = POLLIN}};
         nfds_t n = 1;
         if (rsp_conn_wants_write(cli->conn)) {
@@ -212,7 +234,7 @@ static enum rsp_status wait_packet(struct rsp_client *cli, int64_t deadline)
             return client_fail(cli, st, "send");
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             st = rsp_client_pump(cli);
-            if (st != RSP_OK && !cli->packets.head)
+            if (st != RSP_OK && !have_packet(cli))
                 return st;
         }
     }
@@ -229,10 +251,23 @@ enum rsp_status rsp_client_send(struct rsp_client *cli, const void *payload, siz
 
 enum rsp_status rsp_client_wait_stop(struct rsp_client *cli, struct rsp_buf *pkt, int timeout_ms)
 {
+    struct rsp_buf scratch = RSP_BUF_INIT;
+    cli->direct = pkt ? pkt : &scratch;
+    cli->direct_filled = cli->direct_oversized = false;
     enum rsp_status st = wait_packet(cli, rsp_deadline(timeout_ms));
+    bool direct = cli->direct_filled, oversized = cli->direct_oversized;
+    cli->direct = NULL;
+    cli->direct_filled = false;
+    /* Whatever else was read goes to the queues now, so rsp_client_pending
+     * tells a poll() loop the truth. */
+    rsp_conn_dispatch(cli->conn, on_event, cli);
+    rsp_buf_free(&scratch);
     if (st != RSP_OK)
         return st;
-    st = queue_pop(&cli->packets, pkt);
+    if (direct)
+        st = oversized ? RSP_ERR_TOO_BIG : pkt && pkt->failed ? RSP_ERR_NO_MEMORY : RSP_OK;
+    else
+        st = queue_pop(&cli->packets, pkt);
     if (st == RSP_ERR_TOO_BIG)
         snprintf(cli->err, sizeof cli->err,
                  "reply larger than %zu bytes (raise max_payload)", rsp_conn_max_payload(cli->conn));
@@ -253,6 +288,11 @@ enum rsp_status rsp_client_request_str(struct rsp_client *cli, const char *paylo
                                        struct rsp_buf *reply, int timeout_ms)
 {
     return rsp_client_request(cli, payload, strlen(payload), reply, timeout_ms);
+}
+
+bool rsp_client_pending(const struct rsp_client *cli)
+{
+    return cli->packets.head || cli->notifications.head || rsp_conn_has_buffered_input(cli->conn);
 }
 
 enum rsp_status rsp_client_next_notification(struct rsp_client *cli, struct rsp_buf *out)

@@ -281,6 +281,8 @@ static bool decode_buffered(struct rsp_conn *c)
 
 enum rsp_status rsp_conn_dispatch(struct rsp_conn *c, rsp_event_fn fn, void *ctx)
 {
+    if (c->building)
+        return RSP_ERR_INVALID_ARG;
     if (c->in_off >= c->in_len)
         return RSP_ERR_AGAIN;
     c->user_fn = fn;
@@ -291,6 +293,8 @@ enum rsp_status rsp_conn_dispatch(struct rsp_conn *c, rsp_event_fn fn, void *ctx
 
 enum rsp_status rsp_conn_on_readable(struct rsp_conn *c, rsp_event_fn fn, void *ctx)
 {
+    if (c->building)
+        return RSP_ERR_INVALID_ARG; /* acks would land inside the frame being built */
     c->user_fn = fn;
     c->user_ctx = ctx;
     enum rsp_status st = RSP_OK;

@@ -52,6 +52,9 @@ static int serve_event(void *ctx, const struct rsp_event *ev)
     } else if (rsp_has_prefix(ev->data, ev->len, "notify")) {
         rsp_conn_send_notification(c, "Stop:T05", 8);
         rsp_conn_send_str(c, "OK");
+    } else if (rsp_has_prefix(ev->data, ev->len, "two")) {
+        rsp_conn_send_str(c, "A");
+        rsp_conn_send_str(c, "B");
     } else if (rsp_has_prefix(ev->data, ev->len, "big")) {
         static uint8_t mem[100000];
         for (size_t i = 0; i < sizeof mem; i++)
@@ -144,9 +147,17 @@ static void session(struct rsp_client *cli)
     /* a notification arrives before the reply; it is queued */
     assert_int_equal(rsp_client_request_str(cli, "notify", &r, 5000), RSP_OK);
     assert_string_equal((char *)r.data, "OK");
+    assert_true(rsp_client_pending(cli));
     assert_int_equal(rsp_client_next_notification(cli, &r), RSP_OK);
     assert_string_equal((char *)r.data, "Stop:T05");
     assert_int_equal(rsp_client_next_notification(cli, &r), RSP_ERR_AGAIN);
+    assert_false(rsp_client_pending(cli));
+    /* two replies to one request: the second is kept, in order */
+    assert_int_equal(rsp_client_request_str(cli, "two", &r, 5000), RSP_OK);
+    assert_string_equal((char *)r.data, "A");
+    assert_int_equal(rsp_client_wait_stop(cli, &r, 5000), RSP_OK);
+    assert_string_equal((char *)r.data, "B");
+    assert_false(rsp_client_pending(cli));
     /* no-ack negotiation, then more traffic */
     bool on = false;
     assert_int_equal(rsp_client_start_noack(cli, 5000, &on), RSP_OK);

@@ -34,6 +34,30 @@ open(sys.argv[1], "wb").write(mem)
 PY
 dump=(--driver file --param "path=$tmp/mem.raw")
 
+# An ELF64 core of the same memory with one vCPU's NT_PRSTATUS (pr_reg at
+# 112: r15 r14 ... rip=0x401000 ... rsp=0x7000) for `regs`.
+python3 - "$tmp/mem.raw" "$tmp/mem.core" <<'PY'
+import struct, sys
+mem = open(sys.argv[1], "rb").read()
+regs = [0] * 27
+regs[10] = 0x1234          # rax
+regs[16] = 0x401000        # rip
+regs[19] = 0x7000          # rsp
+desc = bytes(112) + struct.pack("<27Q", *regs) + bytes(8)
+note = struct.pack("<III", 5, len(desc), 1) + b"CORE\0\0\0\0" + desc
+ehsz, phsz = 64, 56
+note_off = ehsz + 2 * phsz
+data_off = (note_off + len(note) + 4095) & ~4095
+eh = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack(
+    "<HHIQQQIHHHHHH", 4, 62, 1, 0, ehsz, 0, 0, ehsz, phsz, 2, 0, 0, 0)
+ph_note = struct.pack("<IIQQQQQQ", 4, 0, note_off, 0, 0, len(note), len(note), 4)
+ph_load = struct.pack("<IIQQQQQQ", 1, 7, data_off, 0, 0, len(mem), len(mem), 4096)
+out = bytearray(eh + ph_note + ph_load + note)
+out += bytes(data_off - len(out)) + mem
+open(sys.argv[2], "wb").write(out)
+PY
+core=(--driver file --param "path=$tmp/mem.core")
+
 # version, help, drivers
 run 0 version; expect_out "microvmi 0.1.0"
 run 0 --help; expect_out "usage: microvmi"
@@ -52,7 +76,11 @@ expect_out "| capability | "
 run 0 "${dump[@]}" info; expect_out "driver: file"; expect_out "max_gfn: 0x7"
 expect_out "read_physical"
 run 1 "${dump[@]}" regs; expect_err "raw dump has no registers"
-run 1 "${dump[@]}" regs --vcpu 3
+run 0 "${core[@]}" regs; expect_out "rip    0x0000000000401000"; expect_out "rax    0x0000000000001234"
+expect_out "rsp    0x0000000000007000"
+run 1 "${core[@]}" regs --vcpu 3; expect_err "vCPU 3 does not exist"
+run 0 "${core[@]}" info; expect_out "ELF64 core"; expect_out "vcpus: 1"
+run 0 "${core[@]}" read-phys 0x5ff8 8; expect_out "0000000000005ff8  c8 cf d6 dd e4 eb f2 f9"
 
 # read-phys: bytes at 0x5ff8.. are (i*7)&255
 run 0 "${dump[@]}" read-phys 0x5ff8 16

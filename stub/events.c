@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint64_t event_gpa_of_rip(struct stub *s, const struct microvmi_event *ev)
+uint64_t stub_event_gpa(struct stub *s, const struct microvmi_event *ev)
 {
     if (ev->kind == MICROVMI_EVENT_INT3 && ev->u.int3.gpa)
         return ev->u.int3.gpa;
@@ -55,7 +55,7 @@ static void pass_through(struct stub *s, const struct microvmi_event *ev)
     switch (ev->kind) {
     case MICROVMI_EVENT_INT3: {
         uint8_t byte = 0;
-        uint64_t gpa = event_gpa_of_rip(s, ev);
+        uint64_t gpa = stub_event_gpa(s, ev);
         /* An int3 that is still in memory is the guest's own; one that is
          * gone was ours, removed while the event was queued: re-execute. */
         if (microvmi_read_physical(s->vm, gpa, &byte, 1, NULL) == MICROVMI_OK && byte == 0xcc)
@@ -78,7 +78,7 @@ static bool is_our_hit(struct stub *s, const struct microvmi_event *ev)
 {
     switch (ev->kind) {
     case MICROVMI_EVENT_INT3:
-        return stub_swbp_find_gpa(s, event_gpa_of_rip(s, ev)) != NULL;
+        return stub_swbp_find_gpa(s, stub_event_gpa(s, ev)) != NULL;
     case MICROVMI_EVENT_EXCEPTION:
         return ev->u.exception.vector == 1 && stub_hwbp_slot_at(s, ev->rip) >= 0;
     case MICROVMI_EVENT_MEMORY: {
@@ -99,6 +99,8 @@ static bool is_our_hit(struct stub *s, const struct microvmi_event *ev)
 
 void stub_pause_vm(struct stub *s)
 {
+    if (!(s->caps & MICROVMI_CAP_PAUSE_RESUME))
+        return; /* e.g. a memory dump: nothing runs anyway */
     if (!s->vm_paused) {
         if (microvmi_pause(s->vm) == MICROVMI_OK)
             s->vm_paused = true;
@@ -210,7 +212,7 @@ static void step_over_silently(struct stub *s, const struct microvmi_event *ev,
     struct stub_vcpu *v = &s->vcpus[vcpu];
     stub_isolate(s, vcpu);
     if (why == STEP_OVER_SWBP) {
-        struct stub_swbp *bp = stub_swbp_find_gpa(s, event_gpa_of_rip(s, ev));
+        struct stub_swbp *bp = stub_swbp_find_gpa(s, stub_event_gpa(s, ev));
         v->step_over_gpa = bp ? bp->gpa : 0;
         if (bp)
             stub_swbp_unplant(s, bp);
@@ -303,7 +305,7 @@ void stub_on_event(struct stub *s, const struct microvmi_event *ev)
     }
     switch (ev->kind) {
     case MICROVMI_EVENT_INT3: {
-        struct stub_swbp *bp = stub_swbp_find_gpa(s, event_gpa_of_rip(s, ev));
+        struct stub_swbp *bp = stub_swbp_find_gpa(s, stub_event_gpa(s, ev));
         if (!bp) {
             pass_through(s, ev);
         } else if (bp->temp && v->step_how == STEP_HOW_TEMPBP && v->step != STEP_NONE) {

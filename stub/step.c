@@ -20,9 +20,10 @@ void stub_release_held(struct stub *s, uint32_t vcpu)
      * CONTINUE retries it: if the breakpoint or watch still exists it fires
      * again, if gdb removed it the guest just goes on. The guest's own int3
      * is reinjected. */
-    if (v->ev.kind == MICROVMI_EVENT_INT3 && !stub_swbp_find_gpa(s, v->ev.u.int3.gpa)) {
+    uint64_t gpa = v->ev.kind == MICROVMI_EVENT_INT3 ? stub_event_gpa(s, &v->ev) : 0;
+    if (v->ev.kind == MICROVMI_EVENT_INT3 && !stub_swbp_find_gpa(s, gpa)) {
         uint8_t byte = 0;
-        if (microvmi_read_physical(s->vm, v->ev.u.int3.gpa, &byte, 1, NULL) == MICROVMI_OK &&
+        if (microvmi_read_physical(s->vm, gpa, &byte, 1, NULL) == MICROVMI_OK &&
             byte == 0xcc)
             reply.flags = MICROVMI_RESPONSE_REINJECT;
     }

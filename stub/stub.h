@@ -217,6 +217,8 @@ void stub_unpause_vcpus(struct stub *s);
 bool stub_tempbp_step(struct stub *s, uint32_t vcpu);
 void stub_tempbp_clear(struct stub *s, uint32_t vcpu);
 /* events.c */
+/* Guest-physical address of the instruction an event stopped at. */
+uint64_t stub_event_gpa(struct stub *s, const struct microvmi_event *ev);
 void stub_on_event(struct stub *s, const struct microvmi_event *ev);
 void stub_drain_events(struct stub *s);
 /* Pause the VM, collect queued events and tell gdb why we stopped. */

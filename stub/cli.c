@@ -18,6 +18,8 @@ void stub_cli_usage(FILE *out)
           "  --once           exit after the first client leaves (default: serve the next)\n"
           "  --list-drivers   print the drivers' capability matrix and exit\n"
           "  -v               log packets and events to stderr (repeat for more)\n"
+          "  --without CAP    ignore one driver capability (e.g. event_singlestep), to use\n"
+          "                   the next mechanism; --exit-dump GPA:LEN:FILE (tests)\n"
           "then in gdb:  target remote :1234   and  monitor help\n",
           out);
 }
@@ -91,7 +93,7 @@ enum stub_cli_result stub_cli_parse(int argc, char *const *argv, struct stub_opt
         const char *a = argv[i];
         const char *val = NULL;
         /* options that take a value accept "--opt V" and "--opt=V" */
-        const char *names[] = { "--driver", "--param", "--listen", "--exit-dump" };
+        const char *names[] = { "--driver", "--param", "--listen", "--exit-dump", "--without" };
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
             size_t n = strlen(names[k]);
             if (strncmp(a, names[k], n) == 0 && (a[n] == '=' || a[n] == '\0')) {
@@ -134,6 +136,12 @@ enum stub_cli_result stub_cli_parse(int argc, char *const *argv, struct stub_opt
                 snprintf(err, errlen, "--exit-dump wants GPA:LEN:FILE, got '%s'", val);
                 return STUB_CLI_ERROR;
             }
+        } else if (strcmp(a, "--without") == 0 && val) {
+            if (o->nwithout == STUB_MAX_PARAMS || !*val) {
+                snprintf(err, errlen, "--without wants a capability name (see --list-drivers)");
+                return STUB_CLI_ERROR;
+            }
+            o->without[o->nwithout++] = val;
         } else if (strcmp(a, "--once") == 0) {
             o->once = true;
         } else if (strcmp(a, "--list-drivers") == 0) {

@@ -19,6 +19,11 @@ struct stub_options {
     char host[256];
     uint16_t port;
     char unix_path[108];
+    /* Capability names (microvmi_capability_table) to ignore, so every
+     * fallback mechanism can be exercised on a driver that has the first
+     * choice (e.g. --without event_singlestep steps with capstone). */
+    const char *without[STUB_MAX_PARAMS];
+    size_t nwithout;
     bool once;
     bool list_drivers;
     int verbose;

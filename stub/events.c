@@ -151,6 +151,7 @@ void stub_stop_and_report(struct stub *s, uint32_t vcpu, int sig, const char *wh
     stub_unpause_vcpus(s); /* the VM-wide pause keeps them still */
     s->state = STUB_STOPPED;
     s->g_vcpu = s->c_vcpu = s->last_stop_vcpu = vcpu;
+    s->vcpus[vcpu].reported = s->vcpus[vcpu].held;
     s->stops++;
     char buf[128];
     snprintf(buf, sizeof buf, "T%02xthread:%x;%s", sig, vcpu + 1, why ? why : "");

@@ -76,6 +76,24 @@ int main(int argc, char **argv)
         return 1;
     }
     s.caps = microvmi_capabilities(s.vm);
+    size_t ncaps;
+    const struct microvmi_cap_info *caps = microvmi_capability_table(&ncaps);
+    for (size_t i = 0; i < opt.nwithout; i++) {
+        size_t k = 0;
+        while (k < ncaps && strcmp(caps[k].name, opt.without[i]) != 0)
+            k++;
+        if (k == ncaps) {
+            fprintf(stderr, "microvmi-gdbstub: --without %s: no such capability; names:",
+                    opt.without[i]);
+            for (k = 0; k < ncaps; k++)
+                fprintf(stderr, " %s", caps[k].name);
+            fputc('\n', stderr);
+            microvmi_destroy(s.vm);
+            rsp_listener_close(s.listener);
+            return 2;
+        }
+        s.caps &= ~caps[k].bit;
+    }
     if (microvmi_vcpu_count(s.vm, &s.nvcpus) != MICROVMI_OK || s.nvcpus == 0)
         s.nvcpus = 1;
     s.vcpus = calloc(s.nvcpus, sizeof *s.vcpus);

@@ -124,6 +124,14 @@ int stub_serve(struct stub *s)
 {
     int sfd = make_signalfd();
     int efd = microvmi_event_fd(s->vm);
+    /* Drivers without any event (a memory dump) are never polled. */
+    const uint64_t event_caps = MICROVMI_CAP_EVENT_CR | MICROVMI_CAP_EVENT_XCR |
+        MICROVMI_CAP_EVENT_DR | MICROVMI_CAP_EVENT_MSR | MICROVMI_CAP_EVENT_SINGLESTEP |
+        MICROVMI_CAP_EVENT_INT3 | MICROVMI_CAP_EVENT_EXCEPTION | MICROVMI_CAP_EVENT_DESCRIPTOR |
+        MICROVMI_CAP_EVENT_HYPERCALL | MICROVMI_CAP_EVENT_CPUID | MICROVMI_CAP_EVENT_MEMORY |
+        MICROVMI_CAP_NATIVE_BREAKPOINT | MICROVMI_CAP_NATIVE_HW_BREAKPOINT |
+        MICROVMI_CAP_NATIVE_WATCHPOINT | MICROVMI_CAP_NATIVE_SINGLESTEP;
+    bool polls = (s->caps & event_caps) != 0;
     while (!s->quit) {
         struct pollfd fds[5];
         int nfds = 0, i_listen = -1, i_conn = -1, i_wr = -1, i_ev = -1, i_sig = -1;
@@ -157,7 +165,7 @@ int stub_serve(struct stub *s)
             i_sig = nfds;
             fds[nfds++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
         }
-        int timeout = (efd < 0 && s->state != STUB_STOPPED) ? 5 : -1;
+        int timeout = (polls && efd < 0 && s->state != STUB_STOPPED) ? 5 : -1;
         int r = poll(fds, (nfds_t)nfds, timeout);
         if (r < 0) {
             if (errno == EINTR)
@@ -192,7 +200,8 @@ int stub_serve(struct stub *s)
                 continue;
             }
         }
-        if ((i_ev >= 0 && (fds[i_ev].revents & POLLIN)) || (efd < 0 && s->state != STUB_STOPPED))
+        if ((i_ev >= 0 && (fds[i_ev].revents & POLLIN)) ||
+            (polls && efd < 0 && s->state != STUB_STOPPED))
             pump_events(s);
         if (i_listen >= 0 && (fds[i_listen].revents & POLLIN)) {
             if (s->conn) {

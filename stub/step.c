@@ -27,7 +27,12 @@ void stub_release_held(struct stub *s, uint32_t vcpu)
             byte == 0xcc)
             reply.flags = MICROVMI_RESPONSE_REINJECT;
     }
+    /* A watched access reported before it landed (no singlestep to stop
+     * after it): gdb thinks it happened, so let it happen. */
+    if (v->ev.kind == MICROVMI_EVENT_MEMORY && v->reported)
+        reply.flags = MICROVMI_RESPONSE_EMULATE;
     v->held = false;
+    v->reported = false;
     if (microvmi_reply(s->vm, &v->ev, &reply) != MICROVMI_OK)
         stub_log(s, 1, "reply vCPU %u: %s", vcpu, microvmi_last_error(s->vm));
 }

@@ -35,6 +35,7 @@ enum stub_step_how { STEP_HOW_NONE, STEP_HOW_MTF, STEP_HOW_NATIVE, STEP_HOW_TEMP
 struct stub_vcpu {
     bool held;                 /* ev holds this vCPU until we reply */
     struct microvmi_event ev;
+    bool reported;             /* ev is the one gdb was told about */
     bool paused;               /* we called microvmi_pause_vcpu on it */
     bool ss_on;                /* we turned its singlestep intercept on */
     enum stub_step_purpose step;

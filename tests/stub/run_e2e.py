@@ -196,6 +196,18 @@ def sc_stepping(c):
           "finish left guest_tick", out)
 
 
+def sc_step_capstone(c):
+    """The fallback step: capstone-decoded temporary breakpoints."""
+    p = c.start_stub("--without", "event_singlestep")
+    out = c.gdb(p.addr, ["monitor info", "break guest_tick", "continue", "delete", "p/x $pc"] +
+                ["stepi", "p/x $pc"] * 8 + ["finish", "p/x $pc", "detach"])
+    check("step temporary breakpoints" in out, "stub steps with temporary breakpoints", out)
+    pcs = [int(v, 16) for v in re.findall(r"^\$\d+ = (0x[0-9a-f]+)", out, re.M)]
+    check(len(pcs) == 10, "pcs printed", out)
+    check(all(a != b for a, b in zip(pcs[:9], pcs[1:9])), "every stepi moves the pc", out)
+    check("Run till exit" in out, "finish", out)
+
+
 def sc_threads(c):
     p = c.start_stub()
     out = c.gdb(p.addr, ["info threads", "break guest_tick", "continue", "delete",

@@ -55,7 +55,7 @@ static enum microvmi_status open_one(const struct microvmi_driver_ops *ops,
     char why[MICROVMI_ERROR_MAX];
     enum microvmi_status st = microvmi_params_check(ops->info.params, kv, count, why, sizeof why);
     if (st != MICROVMI_OK) {
-        snprintf(msg, msglen, "driver %s: %s", ops->info.name, why);
+        snprintf(msg, msglen, "driver %s: %.900s", ops->info.name, why);
         return st;
     }
     if (!ops->open) {
@@ -72,7 +72,7 @@ static enum microvmi_status open_one(const struct microvmi_driver_ops *ops,
     void *ctx = NULL;
     st = ops->open(vm, &params, &ctx);
     if (st != MICROVMI_OK) {
-        snprintf(msg, msglen, "driver %s: %s", ops->info.name,
+        snprintf(msg, msglen, "driver %s: %.900s", ops->info.name,
                  vm->error[0] ? vm->error : microvmi_status_str(st));
         if (ctx && ops->close)
             ops->close(ctx);

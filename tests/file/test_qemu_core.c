@@ -131,7 +131,7 @@ static microvmi_t *dump_and_compare(struct qmp *q, const struct region *regions,
     assert_int_equal(count, vcpus);
 
     for (size_t i = 0; i < n; i++) {
-        size_t len;
+        size_t len = 0;
         snprintf(path, sizeof path, "%s/region%zu", q->dir, i);
         unsigned char *truth = slurp(path, &len);
         assert_non_null(truth);

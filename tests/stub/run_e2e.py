@@ -84,7 +84,9 @@ class Ctx:
                     p.wait()
 
     # ------------------------------------------------------------ gdb
-    def gdb(self, addr, cmds, sigint_after=None, pre=(), timeout=GDB_TIMEOUT):
+    def gdb(self, addr, cmds, sigint_on=None, pre=(), timeout=GDB_TIMEOUT):
+        """Run gdb in batch mode. sigint_on=(stub, regex, delay): once the
+        stub's -v log matches regex, wait delay seconds and press Ctrl-C."""
         argv = ["timeout", str(timeout), "gdb", "-nx", "-batch",
                 "-ex", "set pagination off", "-ex", "set confirm off",
                 "-ex", "set width 0"] + list(pre) + [
@@ -92,8 +94,14 @@ class Ctx:
         for c in cmds:
             argv += ["-ex", c]
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if sigint_after is not None:
-            time.sleep(sigint_after)
+        if sigint_on is not None:
+            stub, pattern, delay = sigint_on
+            deadline = time.time() + timeout
+            while time.time() < deadline and p.poll() is None:
+                if re.search(pattern, open(stub.logfile).read()):
+                    break
+                time.sleep(0.1)
+            time.sleep(delay)
             p.send_signal(signal.SIGINT)
         out, _ = p.communicate()
         return out
@@ -221,7 +229,7 @@ def sc_threads(c):
 
 
 def sc_cr3filter(c):
-    p = c.start_stub()
+    p = c.start_stub("-v")
     # The second part needs a Ctrl-C while breakpoints pass silently: run it
     # with SIGINT sent to gdb after a pause.
     out = c.gdb(p.addr, [
@@ -229,7 +237,8 @@ def sc_cr3filter(c):
         "p/x guest_cr3_b", "break guest_tick",
         "continue", "p/x $cr3", "continue", "p/x $cr3", "continue", "p/x $cr3",
         "monitor cr3filter 0x7777000", "p guest_counter", "continue", "p guest_counter",
-        "monitor cr3filter off", "delete", "detach"], sigint_after=8)
+        "monitor cr3filter off", "delete", "detach"],
+        sigint_on=(p, "<- qRcmd," + "cr3filter 0x7777000".encode().hex() + r"[\s\S]*<- vCont;c", 3))
     xs = re.findall(r"^\$\d+ = (0x[0-9a-f]+)", out, re.M)
     check(len(xs) == 4, "cr3 values printed", out)
     want = int(xs[0], 16) & ~0xFFF
@@ -242,9 +251,9 @@ def sc_cr3filter(c):
 
 
 def sc_interrupt(c):
-    p = c.start_stub()
+    p = c.start_stub("-v")
     out = c.gdb(p.addr, ["continue", "p guest_counter", "info threads", "detach"],
-                sigint_after=3)
+                sigint_on=(p, r"<- (vCont;)?c", 1))
     check("Program received signal SIGINT" in out, "Ctrl-C stops the VM", out)
     check(re.search(r"\$1 = \d+", out), "inspect after Ctrl-C", out)
 

@@ -1,6 +1,7 @@
 /* One peer on non-blocking fds: acks, retransmission, no-ack mode, and
  * buffered output that survives partial writes. Driven by a poll() loop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +68,12 @@ enum rsp_status rsp_conn_new(int read_fd, int write_fd, const struct rsp_conn_op
     c->wfd = write_fd;
     c->keep_fds = opts->keep_fds_open;
     c->noack = opts->noack;
-    c->rfd_flags = rsp_set_nonblocking(read_fd);
-    c->wfd_flags = write_fd == read_fd ? c->rfd_flags : rsp_set_nonblocking(write_fd);
+    /* Read both before changing either: 0 and 1 often share one file
+     * description (gdb's "target remote |" gives us one socket twice). */
+    c->rfd_flags = fcntl(read_fd, F_GETFL);
+    c->wfd_flags = fcntl(write_fd, F_GETFL);
+    rsp_set_nonblocking(read_fd);
+    rsp_set_nonblocking(write_fd);
     int type;
     socklen_t tl = sizeof type;
     c->is_socket = getsockopt(write_fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0;
@@ -82,9 +87,9 @@ void rsp_conn_close(struct rsp_conn *c)
         return;
     if (c->keep_fds) {
         /* stdio is shared with the parent shell: give back its blocking mode. */
-        rsp_restore_flags(c->rfd, c->rfd_flags);
         if (c->wfd != c->rfd)
             rsp_restore_flags(c->wfd, c->wfd_flags);
+        rsp_restore_flags(c->rfd, c->rfd_flags);
     } else {
         close(c->rfd);
         if (c->wfd != c->rfd)

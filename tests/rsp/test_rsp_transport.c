@@ -222,10 +222,24 @@ static void tcp_default_host_and_v6(void **state)
     rsp_listener_close(l);
     assert_int_equal(rsp_listen("0", &l, err, sizeof err), RSP_OK);
     assert_true(strncmp(rsp_listener_address(l), "127.0.0.1:", 10) == 0);
+    rsp_listener_close(l);
+    /* all interfaces only when asked; a loopback client reaches it */
+    assert_int_equal(rsp_listen("0.0.0.0:0", &l, err, sizeof err), RSP_OK);
+    assert_true(strncmp(rsp_listener_address(l), "0.0.0.0:", 8) == 0);
     /* nobody waiting: accept and refuse say so, without blocking */
     struct rsp_conn *c;
     assert_int_equal(rsp_listener_accept(l, NULL, &c, err, sizeof err), RSP_ERR_AGAIN);
     assert_int_equal(rsp_listener_refuse(l, NULL), RSP_ERR_AGAIN);
+    char local[64];
+    snprintf(local, sizeof local, "localhost:%d", rsp_listener_port(l));
+    struct rsp_client *lc = NULL;
+    assert_int_equal(rsp_client_connect(local, 5000, NULL, &lc, err, sizeof err), RSP_OK);
+    struct pollfd pl = {.fd = rsp_listener_fd(l), .events = POLLIN};
+    assert_int_equal(poll(&pl, 1, 5000), 1);
+    assert_int_equal(rsp_listener_accept(l, NULL, &c, err, sizeof err), RSP_OK);
+    assert_int_equal(rsp_client_send(lc, "ping", 4), RSP_OK);
+    rsp_client_close(lc);
+    rsp_conn_close(c);
     rsp_listener_close(l);
 
     struct server *s = server_start("[::1]:0");

@@ -74,6 +74,11 @@ static enum microvmi_status virtual_access(microvmi_t *vm, const struct microvmi
         return MICROVMI_INVALID_ARG;
     if (!as || (!buf && len))
         return microvmi_fail(vm, MICROVMI_INVALID_ARG, "%s_virtual: as or buf is NULL", verb);
+    /* Say so before walking page tables for nothing. */
+    if (op == write_op && !vm->ops->write_physical)
+        return microvmi_unsupported(vm, "writing virtual memory (it cannot write physical memory)");
+    if (op == read_op && !vm->ops->read_physical)
+        return microvmi_unsupported(vm, "reading virtual memory (it cannot read physical memory)");
     size_t off = 0;
     while (off < len) {
         uint64_t addr = gva + off;

@@ -16,6 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint64_t v;
     (void)microvmi_parse_u64(text, &v);
+    enum microvmi_event_kind kind;
+    if (microvmi_event_kind_parse(text, &kind) == MICROVMI_OK &&
+        (kind < MICROVMI_EVENT_CR || kind >= MICROVMI_EVENT_KIND_COUNT))
+        __builtin_trap();
 
     /* Split at newlines: first line is the declared params, the rest kv. */
     const char *kv[16];

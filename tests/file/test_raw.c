@@ -92,6 +92,10 @@ static void test_read_only(void **state)
     unsigned char buf[4] = { 0 };
     assert_int_equal(microvmi_write_physical(fx->vm, 0, buf, 4, NULL), MICROVMI_NOT_SUPPORTED);
     assert_non_null(strstr(microvmi_last_error(fx->vm), "driver file does not support"));
+    struct microvmi_address_space as = { .mode = MICROVMI_PAGING_NONE };
+    assert_int_equal(microvmi_write_virtual(fx->vm, &as, 0, buf, 4, NULL), MICROVMI_NOT_SUPPORTED);
+    assert_int_equal(microvmi_read_virtual(fx->vm, &as, 0x10, buf, 4, NULL), MICROVMI_OK);
+    assert_memory_equal(buf, fx->data + 0x10, 4);
     struct microvmi_x86_regs regs;
     assert_int_equal(microvmi_read_registers(fx->vm, 0, &regs), MICROVMI_NOT_SUPPORTED);
     assert_non_null(strstr(microvmi_last_error(fx->vm), "ELF core"));

@@ -17,6 +17,31 @@
  *
  * Stability: the stub and the qemu driver are written against this header;
  * changes are additive only.
+ *
+ * Server loop (the stub), in outline:
+ *
+ *     rsp_listen("127.0.0.1:1234", &l, err, sizeof err);
+ *     poll: rsp_listener_fd(l) POLLIN, rsp_conn_fd(c) POLLIN,
+ *           rsp_conn_write_fd(c) POLLOUT when rsp_conn_wants_write(c), other fds
+ *     listener readable: no session ? rsp_listener_accept(l, &opts, &c, ..)
+ *                                    : rsp_listener_refuse(l, NULL)
+ *     conn readable:     rsp_conn_on_readable(c, on_event, ctx)   // RSP_ERR_CLOSED: hang-up
+ *     conn writable:     rsp_conn_on_writable(c)
+ *     on_event(PACKET):  handle it; reply with rsp_conn_send_str(c, "OK") or
+ *                        b = rsp_conn_begin_packet(c); rsp_frame_put_hex(b, mem, n);
+ *                        rsp_conn_end_packet(c, 0);
+ *                        after replying "OK" to QStartNoAckMode: rsp_conn_set_noack(c, true)
+ *     on_event(INTERRUPT): stop the target, send the stop reply
+ *     on_event(OVERSIZED / MALFORMED): reply "E01" (already acked)
+ *
+ * Client (qemu driver, tests, benches):
+ *
+ *     rsp_client_connect("127.0.0.1:1234", 5000, &opts, &cli, err, sizeof err);
+ *     rsp_client_start_noack(cli, 5000, NULL);
+ *     rsp_client_request_str(cli, "m1000,40", &reply, 5000);
+ *     rsp_client_send(cli, "c", 1);  ... rsp_client_interrupt(cli);
+ *     rsp_client_wait_stop(cli, &reply, timeout)   // or poll rsp_client_fd
+ *                                                   // (check rsp_client_pending first)
  */
 #ifndef MICROVMI_RSP_H
 #define MICROVMI_RSP_H

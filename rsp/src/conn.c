@@ -12,6 +12,9 @@
 #include "rsp_internal.h"
 
 #define READ_CHUNK (128u * 1024u)
+/* Output queued beyond this means the peer stopped reading: refuse more
+ * rather than grow without bound. */
+#define MAX_QUEUED_OUTPUT (64u << 20)
 /* A peer that naks this many times in a row is not going to accept anything. */
 #define MAX_NAKS_IN_ROW 64
 
@@ -169,6 +172,8 @@ enum rsp_status rsp_conn_send_raw(struct rsp_conn *c, const void *bytes, size_t 
 {
     if (c->building)
         return RSP_ERR_INVALID_ARG;
+    if (c->out.len - c->out_off > MAX_QUEUED_OUTPUT)
+        return fail(c, RSP_ERR_PROTOCOL, "the peer stopped reading (64 MiB queued)", 0);
     if (!rsp_buf_append(&c->out, bytes, len)) {
         c->out.failed = false;
         return fail(c, RSP_ERR_NO_MEMORY, "queue output", 0);
@@ -198,6 +203,10 @@ enum rsp_status rsp_conn_end_packet(struct rsp_conn *c, unsigned flags)
     c->building = false;
     if (st != RSP_OK)
         return fail(c, st, "build packet", 0);
+    if (start - c->out_off > MAX_QUEUED_OUTPUT) {
+        c->out.len = start;
+        return fail(c, RSP_ERR_PROTOCOL, "the peer stopped reading (64 MiB queued)", 0);
+    }
     /* Notifications are never acked, so never retransmitted. */
     if (!c->noack && !notification) {
         rsp_buf_reset(&c->last);

@@ -246,6 +246,27 @@ static void big_packet_partial_writes(void **state)
     rsp_decoder_fini(&d);
 }
 
+/* A peer that never reads cannot make us queue without bound. */
+static void output_is_bounded(void **state)
+{
+    struct fixture *f = *state;
+    rsp_conn_set_noack(f->conn, true);
+    size_t len = 1 << 20;
+    uint8_t *mem = calloc(1, len);
+    enum rsp_status st = RSP_OK;
+    int sent = 0;
+    for (; sent < 100 && st == RSP_OK; sent++) {
+        struct rsp_buf *b = rsp_conn_begin_packet(f->conn);
+        assert_non_null(b);
+        rsp_frame_put_hex(b, mem, len);
+        st = rsp_conn_end_packet(f->conn, 0);
+    }
+    assert_int_equal(st, RSP_ERR_PROTOCOL);
+    assert_true(sent > 30 && sent < 40);
+    assert_non_null(strstr(rsp_conn_error(f->conn), "stopped reading"));
+    free(mem);
+}
+
 static void hangup_is_closed(void **state)
 {
     struct fixture *f = *state;
@@ -273,6 +294,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(oversized_acked_and_reported, setup_small, teardown),
         cmocka_unit_test_setup_teardown(stop_and_dispatch, setup, teardown),
         cmocka_unit_test_setup_teardown(big_packet_partial_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(output_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(hangup_is_closed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

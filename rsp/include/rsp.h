@@ -132,7 +132,9 @@ size_t rsp_binary_escape(void *out, const void *in, size_t len);
 
 /* ----------------------------------------------------------------- buffer */
 
-/* A growable byte buffer. Zero-initialised is a valid empty buffer. On
+/* A growable byte buffer. Zero-initialised is a valid empty buffer. After
+ * any append/commit, data[len] == 0 (room is always kept), so text can be
+ * read as a C string; the data itself is binary-safe. On
  * allocation failure it sets `failed` and ignores further writes, so a
  * sequence of appends can be checked once at the end. */
 struct rsp_buf {

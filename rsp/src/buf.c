@@ -18,6 +18,8 @@ void rsp_buf_reset(struct rsp_buf *b)
     b->len = 0;
     b->failed = false;
     b->in_frame = false;
+    if (b->data)
+        b->data[0] = 0;
 }
 
 bool rsp_buf_reserve(struct rsp_buf *b, size_t extra)
@@ -52,8 +54,10 @@ uint8_t *rsp_buf_tail(struct rsp_buf *b, size_t n)
 
 void rsp_buf_commit(struct rsp_buf *b, size_t n)
 {
-    if (!b->failed && b->len + n < b->cap)
+    if (!b->failed && b->len + n < b->cap) {
         b->len += n;
+        b->data[b->len] = 0; /* reserve keeps room for it */
+    }
 }
 
 bool rsp_buf_append(struct rsp_buf *b, const void *data, size_t len)
@@ -166,6 +170,7 @@ void rsp_frame_put_hex(struct rsp_buf *b, const void *mem, size_t len)
     rsp_hex_encode((char *)t, mem, len);
     size_t from = b->len;
     b->len += 2 * len;
+    b->data[b->len] = 0;
     frame_account(b, from);
 }
 

@@ -187,6 +187,32 @@ static void checksum_matches_simple_sum(void **state)
     assert_int_equal(rsp_checksum("OK", 2), 0x9a);
 }
 
+static void buffer_basics(void **state)
+{
+    (void)state;
+    struct rsp_buf b = RSP_BUF_INIT;
+    assert_true(rsp_buf_append(&b, "ab", 2));
+    uint8_t *t = rsp_buf_tail(&b, 4);
+    assert_non_null(t);
+    memcpy(t, "cdef", 4);
+    rsp_buf_commit(&b, 3);
+    assert_int_equal(b.len, 5);
+    assert_string_equal((char *)b.data, "abcde"); /* NUL kept after commit */
+    rsp_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_string_equal((char *)b.data, "");
+    assert_false(rsp_buf_reserve(&b, SIZE_MAX - 4)); /* absurd sizes fail cleanly */
+    assert_true(b.failed);
+    assert_false(rsp_buf_append(&b, "x", 1));
+    rsp_buf_reset(&b);
+    assert_true(rsp_buf_append(&b, "x", 1));
+    rsp_frame_begin(&b, '$');
+    rsp_frame_put_hex(&b, "\x01\x02", 2);
+    assert_string_equal((char *)b.data, "x$0102");
+    rsp_buf_free(&b);
+    assert_null(b.data);
+}
+
 static void status_names(void **state)
 {
     (void)state;
@@ -208,6 +234,7 @@ int main(void)
         cmocka_unit_test(parse_thread_ids),
         cmocka_unit_test(escape_round_trip),
         cmocka_unit_test(checksum_matches_simple_sum),
+        cmocka_unit_test(buffer_basics),
         cmocka_unit_test(status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,27 +74,36 @@ enum microvmi_status microvmi_param_u64(microvmi_t *vm, const struct microvmi_pa
     return MICROVMI_OK;
 }
 
-/* Length of the key in "key=..." or "key" at s. */
-static size_t key_len(const char *s)
+/* The next declared word's key: "path" from "path=FILE", "gdb" from an
+ * optional "[gdb=PORT]". Advances *s past the word; false at the end. */
+static bool next_key(const char **s, const char **key, size_t *klen)
 {
+    const char *p = *s;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p)
+        return false;
+    const char *word = p;
+    while (*p && !isspace((unsigned char)*p))
+        p++;
+    *s = p;
+    while (*word == '[')
+        word++;
     size_t n = 0;
-    while (s[n] && s[n] != '=' && !isspace((unsigned char)s[n]))
+    while (word + n < p && word[n] != '=' && word[n] != ']')
         n++;
-    return n;
+    *key = word;
+    *klen = n;
+    return true;
 }
 
 static bool declared_has(const char *declared, const char *key, size_t klen)
 {
-    const char *s = declared ? declared : "";
-    while (*s) {
-        while (isspace((unsigned char)*s))
-            s++;
-        size_t n = key_len(s);
-        if (n == klen && n && strncmp(s, key, n) == 0)
+    const char *s = declared ? declared : "", *k;
+    size_t n;
+    while (next_key(&s, &k, &n))
+        if (n == klen && n && strncmp(k, key, n) == 0)
             return true;
-        while (*s && !isspace((unsigned char)*s))
-            s++;
-    }
     return false;
 }
 
@@ -103,19 +112,15 @@ static void accepted_keys(const char *declared, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
-    const char *s = declared ? declared : "";
-    while (*s) {
-        while (isspace((unsigned char)*s))
-            s++;
-        size_t n = key_len(s);
-        if (n) {
-            int w = snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)n, s);
-            if (w < 0 || (size_t)w >= len - used)
-                return;
-            used += (size_t)w;
-        }
-        while (*s && !isspace((unsigned char)*s))
-            s++;
+    const char *s = declared ? declared : "", *k;
+    size_t n;
+    while (next_key(&s, &k, &n)) {
+        if (!n)
+            continue;
+        int w = snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)n, k);
+        if (w < 0 || (size_t)w >= len - used)
+            return;
+        used += (size_t)w;
     }
     if (!used)
         snprintf(buf, len, "none");

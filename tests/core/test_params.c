@@ -86,6 +86,14 @@ static void test_params_check(void **state)
                      MICROVMI_INVALID_ARG);
     assert_non_null(strstr(msg, "twice"));
 
+    const char *opt[] = { "gdb=1234", "qmp=/s" };
+    assert_int_equal(microvmi_params_check("kernel=PATH [gdb=PORT] [qmp]", opt, 2, msg,
+                                           sizeof msg), MICROVMI_OK);
+    const char *opt_bad[] = { "gd=1" };
+    assert_int_equal(microvmi_params_check("kernel=PATH [gdb=PORT]", opt_bad, 1, msg, sizeof msg),
+                     MICROVMI_INVALID_ARG);
+    assert_string_equal(msg, "unknown parameter 'gd' (accepted: kernel, gdb)");
+
     const char *any[] = { "x=1" };
     assert_int_equal(microvmi_params_check("", any, 1, msg, sizeof msg), MICROVMI_INVALID_ARG);
     assert_non_null(strstr(msg, "accepted: none"));

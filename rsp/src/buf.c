@@ -167,11 +167,10 @@ void rsp_frame_put_hex(struct rsp_buf *b, const void *mem, size_t len)
     if (!t)
         return;
     /* Hex digits never need escaping: written straight into the frame. */
-    rsp_hex_encode((char *)t, mem, len);
-    size_t from = b->len;
+    uint64_t sum = rsp_hex_encode_sum((char *)t, mem, len);
+    b->frame_sum = (uint8_t)(b->frame_sum + sum);
     b->len += 2 * len;
     b->data[b->len] = 0;
-    frame_account(b, from);
 }
 
 void rsp_frame_put_hex_u64(struct rsp_buf *b, uint64_t value)

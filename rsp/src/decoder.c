@@ -82,30 +82,13 @@ static inline bool body_special(uint8_t c)
     return c == '#' || c == '$' || c == '*' || c == '}';
 }
 
-/* Copy a run of plain body chars at once (the hot path for big packets). */
-static size_t body_run(struct rsp_decoder *d, const uint8_t *p, size_t n)
+/* Scalar tail of body_run: chars from p[0] up to the first special one are
+ * checksummed and stored (as far as the bound allows). */
+static size_t body_run_scalar(struct rsp_decoder *d, const uint8_t *p, size_t n)
 {
     size_t j = 0;
-#if defined(__SSE2__)
-    /* Sixteen chars per step: compare against the four specials at once. */
-    const __m128i hash = _mm_set1_epi8('#'), dollar = _mm_set1_epi8('$');
-    const __m128i star = _mm_set1_epi8('*'), brace = _mm_set1_epi8('}');
-    for (; j + 16 <= n; j += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + j));
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, hash), _mm_cmpeq_epi8(v, dollar)),
-                                   _mm_or_si128(_mm_cmpeq_epi8(v, star), _mm_cmpeq_epi8(v, brace)));
-        int mask = _mm_movemask_epi8(hit);
-        if (mask) {
-            j += (size_t)__builtin_ctz((unsigned)mask);
-            goto found;
-        }
-    }
-#endif
     while (j < n && !body_special(p[j]))
         j++;
-#if defined(__SSE2__)
-found:
-#endif
     if (!j)
         return 0;
     d->sum = (uint8_t)(d->sum + rsp_checksum(p, j));
@@ -119,6 +102,61 @@ found:
     d->last_raw = p[j - 1];
     d->have_last = true;
     return j;
+}
+
+/* Copy a run of plain body chars at once (the hot path for big packets). */
+static size_t body_run(struct rsp_decoder *d, const uint8_t *p, size_t n)
+{
+    size_t j = 0;
+#if defined(__SSE2__)
+    /* One pass, sixteen chars per step: look for the four specials, add to
+     * the checksum (psadbw) and store, while the block fits the bound. */
+    const __m128i hash = _mm_set1_epi8('#'), dollar = _mm_set1_epi8('$');
+    const __m128i star = _mm_set1_epi8('*'), brace = _mm_set1_epi8('}');
+    const __m128i zero = _mm_setzero_si128();
+    __m128i acc = zero;
+    size_t room = d->max_payload - d->len;
+    size_t limit = n < room ? n : room;
+    uint8_t *out = d->buf + d->len;
+    for (; j + 16 <= limit; j += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + j));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, hash), _mm_cmpeq_epi8(v, dollar)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, star), _mm_cmpeq_epi8(v, brace)));
+        if (_mm_movemask_epi8(hit))
+            break;
+        acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+        _mm_storeu_si128((__m128i *)(out + j), v);
+    }
+    if (j) {
+        uint64_t sum = (uint64_t)_mm_cvtsi128_si64(acc) +
+                       (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
+        d->sum = (uint8_t)(d->sum + sum);
+        d->len += j;
+        d->seen += j;
+        d->last_raw = p[j - 1];
+        d->have_last = true;
+    }
+#endif
+    return j + body_run_scalar(d, p + j, n - j);
+}
+
+/* Plain runs and '}' escape pairs (binary X / qXfer bodies) without going
+ * back through the state machine for each escape. Stops at '#', '$', '*',
+ * or a '}' whose partner is not in this chunk. */
+static size_t body_span(struct rsp_decoder *d, const uint8_t *p, size_t n)
+{
+    size_t j = 0;
+    for (;;) {
+        j += body_run(d, p + j, n - j);
+        if (j + 1 >= n || p[j] != '}' || p[j + 1] == '#' || p[j + 1] == '$')
+            return j;
+        /* same effect as the state machine's '}' then partner */
+        d->sum = (uint8_t)(d->sum + '}' + p[j + 1]);
+        d->last_raw = p[j + 1];
+        d->have_last = true;
+        put_decoded(d, p[j + 1] ^ 0x20);
+        j += 2;
+    }
 }
 
 static int emit(struct rsp_decoder *d, enum rsp_event_kind kind, rsp_event_fn fn, void *ctx)
@@ -172,7 +210,7 @@ size_t rsp_decoder_feed(struct rsp_decoder *d, const void *bytes, size_t len,
             break;
         case S_BODY:
             if (!d->escape) {
-                size_t run = body_run(d, p + i, len - i);
+                size_t run = body_span(d, p + i, len - i);
                 if (run) {
                     i += run;
                     break;

@@ -48,8 +48,9 @@ int rsp_hex_digit(int c)
 
 #if defined(__SSE2__)
 /* 16 bytes -> 32 hex chars: split nibbles, map 0-9/10-15 to '0'/'a' with a
- * compare, interleave high and low nibbles. SSE2 is baseline on x86-64. */
-static inline void hex_encode16(char *out, const uint8_t *in)
+ * compare, interleave high and low nibbles. SSE2 is baseline on x86-64.
+ * Adds the chars' sum to *acc (psadbw) while they are in registers. */
+static inline void hex_encode16(char *out, const uint8_t *in, __m128i *acc)
 {
     const __m128i low4 = _mm_set1_epi8(0x0f);
     __m128i v = _mm_loadu_si128((const __m128i *)in);
@@ -61,19 +62,32 @@ static inline void hex_encode16(char *out, const uint8_t *in)
     lo = _mm_add_epi8(_mm_add_epi8(lo, zero), _mm_and_si128(_mm_cmpgt_epi8(lo, nine), gap));
     _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi8(hi, lo));
     _mm_storeu_si128((__m128i *)(out + 16), _mm_unpackhi_epi8(hi, lo));
+    const __m128i z = _mm_setzero_si128();
+    *acc = _mm_add_epi64(*acc, _mm_add_epi64(_mm_sad_epu8(hi, z), _mm_sad_epu8(lo, z)));
 }
 #endif
 
-void rsp_hex_encode(char *out, const void *mem, size_t len)
+uint64_t rsp_hex_encode_sum(char *out, const void *mem, size_t len)
 {
     const uint8_t *in = mem;
     size_t i = 0;
+    uint64_t sum = 0;
 #if defined(__SSE2__)
+    __m128i acc = _mm_setzero_si128();
     for (; i + 16 <= len; i += 16)
-        hex_encode16(out + 2 * i, in + i);
+        hex_encode16(out + 2 * i, in + i, &acc);
+    sum = (uint64_t)_mm_cvtsi128_si64(acc) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
 #endif
-    for (; i < len; i++)
+    for (; i < len; i++) {
         memcpy(out + 2 * i, rsp_hex_pairs + 2 * in[i], 2);
+        sum += (uint8_t)out[2 * i] + (uint8_t)out[2 * i + 1];
+    }
+    return sum;
+}
+
+void rsp_hex_encode(char *out, const void *mem, size_t len)
+{
+    rsp_hex_encode_sum(out, mem, len);
 }
 
 #if defined(__SSE2__)

@@ -8,6 +8,10 @@
 
 extern const char rsp_hex_pairs[513];
 
+/* rsp_hex_encode that also returns the sum of the chars it wrote (the
+ * frame checksum comes for free while they are in registers). */
+uint64_t rsp_hex_encode_sum(char *out, const void *mem, size_t len);
+
 /* snprintf into an optional caller buffer. */
 void rsp_set_err(char *err, size_t errlen, const char *fmt, ...) RSP_PRINTF(3, 4);
 

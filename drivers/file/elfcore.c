@@ -13,6 +13,7 @@
 
 #define MAX_VCPUS 4096
 #define MAX_SEGMENTS (1u << 20)
+#define MAX_NOTES_SIZE (64u << 20) /* QEMU writes < 1 KiB per vCPU */
 
 struct parse {
     Elf *elf;
@@ -114,6 +115,10 @@ static enum microvmi_status read_notes(struct parse *p, const GElf_Phdr *ph, siz
     if (ph->p_offset > p->size || ph->p_filesz > p->size - ph->p_offset)
         return fail(p, MICROVMI_INIT_FAILED, "PT_NOTE #%zu lies beyond the end of the file",
                     index);
+    /* libelf copies the chunk into memory: refuse absurd sizes. */
+    if (ph->p_filesz > MAX_NOTES_SIZE)
+        return fail(p, MICROVMI_INIT_FAILED, "PT_NOTE #%zu is %" PRIu64 " bytes, more than any "
+                    "core's notes", index, (uint64_t)ph->p_filesz);
     Elf_Data *data = elf_getdata_rawchunk(p->elf, (int64_t)ph->p_offset, ph->p_filesz,
                                           ph->p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
     if (!data)

@@ -35,7 +35,8 @@ enum microvmi_status file_read_physical(void *ctx, uint64_t gpa, void *buf, size
         uint64_t avail = s->memsz - in;
         size_t n = avail < len ? (size_t)avail : len;
         size_t from_file = in < s->filesz ? (size_t)(s->filesz - in < n ? s->filesz - in : n) : 0;
-        memcpy(out, f->map + s->offset + in, from_file);
+        if (from_file)
+            memcpy(out, f->map + s->offset + in, from_file);
         memset(out + from_file, 0, n - from_file);
         out += n;
         gpa += n;

@@ -292,6 +292,22 @@ static void test_bad_cores(void **state)
     const struct core_load wrap[] = { { UINT64_MAX - 0xfff, 0x2000, 0x10, 1 } };
     expect_refused(core_build(ELFCLASS64, EM_X86_64, ET_CORE, wrap, 1, NULL, 0), "auto", "wraps");
 
+    /* A PT_NOTE of 80 MiB (sparse file): refused before libelf copies it. */
+    struct core_buf big = core_build(ELFCLASS64, EM_X86_64, ET_CORE, loads64, 1, NULL, 0);
+    Elf64_Phdr *note_ph = (Elf64_Phdr *)(big.data + sizeof(Elf64_Ehdr));
+    note_ph->p_filesz = 80u << 20;
+    off_t big_size = (off_t)note_ph->p_offset + (81 << 20);
+    char *big_path = write_temp(big.data, big.len);
+    free(big.data);
+    assert_int_equal(truncate(big_path, big_size), 0);
+    microvmi_t *big_vm = NULL;
+    char *big_err = NULL;
+    assert_int_equal(open_file(big_path, "auto", &big_vm, &big_err), MICROVMI_INIT_FAILED);
+    assert_non_null(strstr(big_err, "more than any core's notes"));
+    free(big_err);
+    unlink(big_path);
+    free(big_path);
+
     /* Plain data with format=elf. */
     char junk[64] = "not an elf file at all";
     struct core_buf j = { malloc(sizeof junk), sizeof junk };

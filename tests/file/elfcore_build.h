@@ -25,16 +25,21 @@ struct core_note {
 
 struct core_buf {
     unsigned char *data;
-    size_t len;
+    size_t len, cap;
 };
 
 static inline void core_put(struct core_buf *b, size_t at, const void *src, size_t n)
 {
-    if (at + n > b->len) {
-        b->data = realloc(b->data, at + n);
-        memset(b->data + b->len, 0, at + n - b->len);
-        b->len = at + n;
+    if (at + n > b->cap) { /* grow geometrically: cores are written a byte at a time */
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < at + n)
+            cap *= 2;
+        b->data = realloc(b->data, cap);
+        memset(b->data + b->cap, 0, cap - b->cap);
+        b->cap = cap;
     }
+    if (at + n > b->len)
+        b->len = at + n;
     memcpy(b->data + at, src, n);
 }
 
@@ -60,7 +65,7 @@ static inline struct core_buf core_build(int elfclass, uint16_t machine, uint16_
                                          const struct core_load *loads, size_t nloads,
                                          const struct core_note *notes, size_t nnotes)
 {
-    struct core_buf b = { NULL, 0 };
+    struct core_buf b = { NULL, 0, 0 };
     bool is64 = elfclass == ELFCLASS64;
     size_t ehsz = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
     size_t phsz = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);

@@ -310,7 +310,7 @@ static void test_bad_cores(void **state)
 
     /* Plain data with format=elf. */
     char junk[64] = "not an elf file at all";
-    struct core_buf j = { malloc(sizeof junk), sizeof junk };
+    struct core_buf j = { malloc(sizeof junk), sizeof junk, sizeof junk };
     memcpy(j.data, junk, sizeof junk);
     expect_refused(j, "elf", "not an ELF file");
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -119,6 +120,30 @@ bool rsp_conn_noack(const struct rsp_conn *c) { return c->noack; }
 size_t rsp_conn_max_payload(const struct rsp_conn *c) { return c->dec.max_payload; }
 bool rsp_conn_has_buffered_input(const struct rsp_conn *c) { return c->in_off < c->in_len; }
 
+/* write() to a pipe whose reader is gone raises SIGPIPE, which would kill
+ * the whole program; library code must not touch the process's handlers,
+ * so the signal is blocked for this thread around the write and a SIGPIPE
+ * it caused is consumed. Sockets use send(MSG_NOSIGNAL) instead. */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t n)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t r = write(fd, buf, n);
+    int e = errno;
+    if (r < 0 && e == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return r;
+}
+
 enum rsp_status rsp_conn_on_writable(struct rsp_conn *c)
 {
     /* Bytes of a frame still under construction are not ready to go. */
@@ -128,7 +153,7 @@ enum rsp_status rsp_conn_on_writable(struct rsp_conn *c)
         if (c->is_socket)
             n = send(c->wfd, c->out.data + c->out_off, ready - c->out_off, MSG_NOSIGNAL);
         else
-            n = write(c->wfd, c->out.data + c->out_off, ready - c->out_off);
+            n = write_nosigpipe(c->wfd, c->out.data + c->out_off, ready - c->out_off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -2,6 +2,7 @@
  * checksums, partial writes of big packets, early stop, hang-up. */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -285,6 +286,34 @@ static void hangup_is_closed(void **state)
     assert_true(st == RSP_ERR_CLOSED || st == RSP_ERR_IO);
 }
 
+/* stdio-like pipes: a reader that went away is CLOSED, not a SIGPIPE death. */
+static void pipes_without_sigpipe(void **state)
+{
+    (void)state;
+    int to_us[2], from_us[2];
+    assert_int_equal(pipe(to_us), 0);
+    assert_int_equal(pipe(from_us), 0);
+    struct rsp_conn *c;
+    assert_int_equal(rsp_conn_new(to_us[0], from_us[1], NULL, &c), RSP_OK);
+    assert_int_equal(rsp_conn_fd(c), to_us[0]);
+    assert_int_equal(rsp_conn_write_fd(c), from_us[1]);
+    assert_int_equal(write(to_us[1], "$g#67", 5), 5);
+    struct fixture f = {.conn = c};
+    struct pollfd p = {.fd = to_us[0], .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    assert_int_equal(rsp_conn_on_readable(c, collect, &f), RSP_OK);
+    assert_string_equal(f.data[0], "g");
+    char buf[8];
+    assert_int_equal(read(from_us[0], buf, sizeof buf), 1); /* the '+' */
+    close(from_us[0]);
+    assert_int_equal(rsp_conn_send_str(c, "OK"), RSP_ERR_CLOSED);
+    sigset_t pending;
+    sigpending(&pending);
+    assert_false(sigismember(&pending, SIGPIPE));
+    rsp_conn_close(c);
+    close(to_us[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +325,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(big_packet_partial_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(output_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(hangup_is_closed, setup, teardown),
+        cmocka_unit_test(pipes_without_sigpipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -251,6 +253,75 @@ static int run(const char *spec, const char *label, int family, double secs, boo
     return status;
 }
 
+/* The same client against QEMU's own gdbstub (what the qemu driver would
+ * otherwise be limited to): small round trips and 1 MiB read in the largest
+ * chunks its PacketSize allows. Skipped when QEMU is not installed. */
+static void run_qemu(double secs)
+{
+    if (system("command -v qemu-system-x86_64 >/dev/null 2>&1") != 0) {
+        printf("qemu   skipped: qemu-system-x86_64 not installed\n");
+        return;
+    }
+    char sock[96], spec[110], gdbarg[140];
+    snprintf(sock, sizeof sock, "/tmp/bench-rsp-qemu-%d.sock", (int)getpid());
+    snprintf(spec, sizeof spec, "unix:%s", sock);
+    snprintf(gdbarg, sizeof gdbarg, "unix:%s,server=on,wait=off", sock);
+    unlink(sock);
+    fflush(stdout); /* the child must not flush our buffered lines again */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(126);
+        execlp("qemu-system-x86_64", "qemu-system-x86_64", "-nodefaults", "-display", "none", "-S",
+               "-m", "64", "-machine", "pc", "-accel", "tcg", "-serial", "none", "-monitor",
+               "none", "-gdb", gdbarg, (char *)NULL);
+        _exit(127);
+    }
+    struct rsp_client *cli = NULL;
+    char err[256] = "";
+    for (int i = 0; i < 200 && !cli; i++) {
+        if (rsp_client_connect(spec, 2000, NULL, &cli, err, sizeof err) != RSP_OK) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (cli) {
+        struct rsp_buf r = RSP_BUF_INIT;
+        rsp_client_request_str(cli, "qSupported:multiprocess+", &r, 5000);
+        bool noack = false;
+        rsp_client_start_noack(cli, 5000, &noack);
+        double rt = rsp_rate(cli, secs);
+        /* QEMU answers at most PacketSize/2 bytes per 'm' */
+        size_t chunk = 0x7f0, total = 1u << 20, n = 0;
+        double t0 = now(), t;
+        do {
+            for (size_t off = 0; off < total; off += chunk) {
+                char q[64];
+                snprintf(q, sizeof q, "m%zx,%zx", 0x100000 + off, chunk);
+                if (rsp_client_request_str(cli, q, &r, 5000) != RSP_OK || r.len != 2 * chunk) {
+                    fprintf(stderr, "qemu read failed: %s\n", rsp_client_error(cli));
+                    goto done;
+                }
+            }
+            n++;
+        } while ((t = now() - t0) < secs);
+        printf("qemu   QEMU's gdbstub, same client (%s mode): %8.0f round trips/s, 1 MiB read in "
+               "%zu-byte 'm' packets: %.1f MB/s\n",
+               noack ? "no-ack" : "ack", rt, chunk, (double)(n * total) / t / 1e6);
+    done:
+        rsp_client_send(cli, "k", 1);
+        rsp_buf_free(&r);
+        rsp_client_close(cli);
+    } else {
+        printf("qemu   skipped: %s\n", err);
+    }
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    unlink(sock);
+}
+
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -266,6 +337,8 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "unix:/tmp/bench-rsp-%d.sock", (int)getpid());
     int status = run("127.0.0.1:0", "tcp", AF_INET, secs, true, mem);
     status |= run(path, "unix", AF_UNIX, secs, false, mem);
+    if (!quick)
+        run_qemu(secs);
     free(mem);
     return status;
 }

@@ -291,7 +291,9 @@ const char *rsp_conn_error(const struct rsp_conn *c);
  * delivered so the caller can reply with an error. Every event is also passed
  * to fn (ACK/NAK included). If fn returns nonzero, the rest of the input
  * stays buffered and is delivered by the next call (or rsp_conn_dispatch).
- * RSP_ERR_CLOSED when the peer hung up (after delivering what came before). */
+ * RSP_ERR_CLOSED when the peer hung up (after delivering what came before).
+ * RSP_ERR_INVALID_ARG while a packet is being built (begin..end): finish it
+ * first, or acks would land inside it. fn may send replies itself. */
 enum rsp_status rsp_conn_on_readable(struct rsp_conn *c, rsp_event_fn fn, void *ctx);
 /* Deliver events from input already buffered (left over after fn stopped)
  * without reading the fd. RSP_ERR_AGAIN if nothing was buffered. */
@@ -305,14 +307,17 @@ enum rsp_status rsp_conn_on_writable(struct rsp_conn *c);
 enum rsp_status rsp_conn_flush(struct rsp_conn *c, int timeout_ms);
 
 /* Queue a packet (payload escaped and framed here) and try to write it.
- * The frame is remembered for retransmission on '-' (ack mode). */
+ * The frame is remembered for retransmission on '-' (ack mode). Output that
+ * cannot be written yet stays queued (see wants_write); beyond 64 MiB queued
+ * the peer is taken to have stopped reading: RSP_ERR_PROTOCOL, frame dropped.
+ * RSP_ERR_CLOSED / RSP_ERR_IO when the write side failed. */
 enum rsp_status rsp_conn_send_packet(struct rsp_conn *c, const void *payload, size_t len);
 enum rsp_status rsp_conn_send_str(struct rsp_conn *c, const char *payload);
 enum rsp_status rsp_conn_send_notification(struct rsp_conn *c, const void *payload, size_t len);
 /* Build a packet in place in the output buffer: begin returns a buffer with
  * a frame begun ('$' or '%'); use rsp_frame_put* on it; end closes the frame
  * (flags as rsp_frame_end), queues and tries to write it. Only one packet may
- * be under construction at a time. */
+ * be under construction at a time (begin returns NULL otherwise). */
 struct rsp_buf *rsp_conn_begin_packet(struct rsp_conn *c);
 struct rsp_buf *rsp_conn_begin_notification(struct rsp_conn *c);
 enum rsp_status rsp_conn_end_packet(struct rsp_conn *c, unsigned flags);

@@ -388,7 +388,9 @@ const char *rsp_client_error(const struct rsp_client *cli);
  * the packet go again). reply gets the decoded payload (reset first; also
  * NUL-terminated past len). Notifications that arrive meanwhile are queued
  * (rsp_client_next_notification). RSP_ERR_TIMEOUT if no reply in time;
- * RSP_ERR_TOO_BIG if the reply exceeded max_payload. */
+ * RSP_ERR_TOO_BIG if the reply exceeded max_payload. A packet that was
+ * already queued unclaimed (e.g. a stop reply nobody waited for) would be
+ * taken as the reply: claim those with wait_stop first. */
 enum rsp_status rsp_client_request(struct rsp_client *cli, const void *payload, size_t len,
                                    struct rsp_buf *reply, int timeout_ms);
 enum rsp_status rsp_client_request_str(struct rsp_client *cli, const char *payload,

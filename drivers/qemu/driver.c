@@ -194,8 +194,11 @@ static enum microvmi_status qemu_open(microvmi_t *vm, const struct microvmi_para
         return microvmi_fail(vm, MICROVMI_OUT_OF_MEMORY, "out of host memory");
     q->vm = vm;
     q->mem_fd = q->epfd = q->notify_fd = -1;
+    q->hmp_prefetch = -1;
     uint64_t launch = 0;
     enum microvmi_status st = microvmi_param_u64(vm, p, "launch", 0, &launch);
+    if (st == MICROVMI_OK)
+        st = microvmi_param_u64(vm, p, "hmp_cache_ms", 1000, &q->hmp_cache_ms);
     const char *mem_param = microvmi_param(p, "mem");
     if (st == MICROVMI_OK && launch) {
         st = launch_qemu(q, p, &mem_param);
@@ -300,10 +303,12 @@ const struct microvmi_driver_ops microvmi_driver_qemu = {
         .description = "a real, unmodified QEMU 7.2+ (TCG or KVM): RAM file, QMP, its gdbstub",
         .capabilities = QEMU_ALL_CAPS,
         .limits = "no CR/MSR/CPUID/int3/SLAT intercepts through QEMU's gdbstub (native "
-                  "breakpoints, watchpoints and single-step instead); all-stop; no syscall MSRs",
+                  "breakpoints, watchpoints and single-step instead); all-stop; no syscall MSRs; "
+                  "hidden segment state, GDTR/IDTR, DR0-7 cached up to hmp_cache_ms (1000) "
+                  "while selectors and CR0/CR4/EFER stay the same",
         .params = "qmp=SOCKET gdb=ADDRESS mem=RAMFILE|SIZE launch=0|1 kernel=PATH initrd=PATH "
                   "append=CMDLINE smp=N accel=tcg|kvm qemu=BINARY machine=pc|q35 cpu=MODEL "
-                  "serial=FILE memsize=SIZE paused=0|1",
+                  "serial=FILE memsize=SIZE paused=0|1 hmp_cache_ms=MS",
     },
     .open = qemu_open,
     .close = qemu_close,

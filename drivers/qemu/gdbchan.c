@@ -282,7 +282,7 @@ enum microvmi_status qgdb_resume(struct qgdb *g, const char *vcont)
     if (rs != RSP_OK)
         return fail(g, MICROVMI_IO_ERROR, "resume", rs);
     g->running = true;
-    g->g_thread = -1; /* QEMU re-selects on stop */
+    g->g_thread = -1; /* QEMU selects the stopping vCPU on stop */
     return MICROVMI_OK;
 }
 
@@ -300,6 +300,10 @@ enum microvmi_status qgdb_wait_stop(struct qgdb *g, int timeout_ms, struct qgdb_
             *stop = g->stop;
             g->have_stop = false;
             g->running = false;
+            /* QEMU makes the vCPU that stopped the one `g` reads (its
+             * gdb_vm_state_change sets g_cpu): no Hg needed for it. */
+            if (stop->thread > 0)
+                g->g_thread = stop->thread;
             return MICROVMI_OK;
         }
         /* anything else (a stray reply) is dropped */

@@ -25,6 +25,12 @@ struct qemu_vcpu {
     bool g_valid, hmp_valid;
     uint8_t g[1024];    /* the gdbstub's `g` bytes while stopped */
     struct microvmi_x86_regs hmp; /* what HMP `info registers` showed */
+    /* The HMP-only state (hidden segment parts, GDTR/IDTR, DR0-7) is kept
+     * across stops while the vCPU's mode and selectors stay the same, for
+     * at most hmp_cache_ms: one HMP round trip costs more than a stop. */
+    bool hmp_cached;
+    int64_t hmp_time_ms;
+    uint64_t hmp_key[9];
 };
 
 struct qemu_native {
@@ -73,6 +79,9 @@ struct qemu_ctx {
     size_t qhead, qcount;
     uint64_t next_token;
 
+    int hmp_prefetch;   /* vCPU whose `info registers` is on its way, or -1 */
+    uint64_t hmp_cache_ms;
+
     int epfd;           /* microvmi_event_fd: gdb socket + notify */
     int notify_fd;      /* eventfd: interrupt() and queued events */
     atomic_bool interrupted;
@@ -102,6 +111,8 @@ void qemu_remove_all_native(struct qemu_ctx *q);
 enum microvmi_status qemu_read_registers(void *ctx, uint32_t vcpu, struct microvmi_x86_regs *regs);
 enum microvmi_status qemu_write_registers(void *ctx, uint32_t vcpu,
                                           const struct microvmi_x86_regs *regs);
+/* Ask QMP for a stopped vCPU's `info registers` now, read it later. */
+void qemu_prefetch_hmp(struct qemu_ctx *q, uint32_t vcpu);
 /* rip and cr3 of a stopped vCPU from the gdbstub alone (cheap). */
 enum microvmi_status qemu_rip_cr3(struct qemu_ctx *q, uint32_t vcpu, uint64_t *rip, uint64_t *cr3);
 /* `g` bytes -> regs (GPR, CONTROL, FPU, MSRS groups) and back. */

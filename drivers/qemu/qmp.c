@@ -26,6 +26,10 @@ struct qmp {
     bool got_reply;
     bool got_greeting;
     struct qmp_msg reply;
+    /* one command sent ahead (qmp_hmp_begin), its reply kept when it comes */
+    long long async_id;
+    bool async_done;
+    struct qmp_msg async_reply;
     /* event names, a ring */
     char events[QMP_MAX_EVENTS][40];
     unsigned ev_head, ev_count;
@@ -57,6 +61,11 @@ static int on_line(void *ctx, const char *line, size_t len)
             q->reply = m;
             q->got_reply = true;
             return 1;
+        }
+        if (!q->async_done && q->async_id >= 0 && m.id == q->async_id) {
+            q->async_reply = m;
+            q->async_done = true;
+            return 0;
         }
         break;
     case QMP_MSG_INVALID:
@@ -124,6 +133,7 @@ enum microvmi_status qmp_connect(const char *spec, int timeout_ms, struct qmp **
     }
     q->fd = fd;
     q->want_id = -1;
+    q->async_id = -1;
     q->next_id = 1;
     st = wait_for(q, have_greeting, timeout_ms);
     if (st != MICROVMI_OK) {
@@ -151,6 +161,8 @@ void qmp_close(struct qmp *q)
         close(q->fd);
     if (q->got_reply)
         json_object_put(q->reply.obj);
+    if (q->async_done)
+        json_object_put(q->async_reply.obj);
     qmp_lines_free(&q->lines);
     free(q);
 }
@@ -178,16 +190,10 @@ static bool write_all(int fd, const char *s, size_t len)
     return true;
 }
 
-enum microvmi_status qmp_execute(struct qmp *q, const char *cmd, json_object *args,
-                                 json_object **ret, int timeout_ms, char *err, size_t errlen)
+/* Send {"execute": cmd, "arguments": args, "id": N}; args is consumed. */
+static enum microvmi_status send_command(struct qmp *q, const char *cmd, json_object *args,
+                                         long long *idp, char *err, size_t errlen)
 {
-    if (ret)
-        *ret = NULL;
-    if (q->closed) {
-        json_object_put(args);
-        snprintf(err, errlen, "QMP connection is closed (QEMU exited?)");
-        return MICROVMI_VM_GONE;
-    }
     json_object *msg = json_object_new_object();
     if (!msg) {
         json_object_put(args);
@@ -199,13 +205,33 @@ enum microvmi_status qmp_execute(struct qmp *q, const char *cmd, json_object *ar
         json_object_object_add(msg, "arguments", args);
     json_object_object_add(msg, "id", json_object_new_int64(id));
     const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-    bool sent = text && write_all(q->fd, text, strlen(text)) && write_all(q->fd, "\n", 1);
+    char *line = NULL;
+    bool sent = text && asprintf(&line, "%s\n", text) > 0 && write_all(q->fd, line, strlen(line));
+    free(line);
     json_object_put(msg);
     if (!sent) {
         q->closed = true;
         snprintf(err, errlen, "QMP %s: cannot send (%s): QEMU exited?", cmd, strerror(errno));
         return MICROVMI_VM_GONE;
     }
+    *idp = id;
+    return MICROVMI_OK;
+}
+
+enum microvmi_status qmp_execute(struct qmp *q, const char *cmd, json_object *args,
+                                 json_object **ret, int timeout_ms, char *err, size_t errlen)
+{
+    if (ret)
+        *ret = NULL;
+    if (q->closed) {
+        json_object_put(args);
+        snprintf(err, errlen, "QMP connection is closed (QEMU exited?)");
+        return MICROVMI_VM_GONE;
+    }
+    long long id;
+    enum microvmi_status sent = send_command(q, cmd, args, &id, err, errlen);
+    if (sent != MICROVMI_OK)
+        return sent;
     q->want_id = id;
     q->got_reply = false;
     enum microvmi_status st = wait_for(q, have_reply, timeout_ms);
@@ -229,25 +255,91 @@ enum microvmi_status qmp_execute(struct qmp *q, const char *cmd, json_object *ar
     return MICROVMI_OK;
 }
 
+static json_object *hmp_args(const char *cmdline, int cpu_index)
+{
+    json_object *args = json_object_new_object();
+    if (!args)
+        return NULL;
+    json_object_object_add(args, "command-line", json_object_new_string(cmdline));
+    if (cpu_index >= 0)
+        json_object_object_add(args, "cpu-index", json_object_new_int(cpu_index));
+    return args;
+}
+
+static enum microvmi_status hmp_text(json_object *ret, char **out)
+{
+    const char *s = json_object_is_type(ret, json_type_string) ? json_object_get_string(ret) : "";
+    *out = strdup(s);
+    return *out ? MICROVMI_OK : MICROVMI_OUT_OF_MEMORY;
+}
+
 enum microvmi_status qmp_hmp(struct qmp *q, const char *cmdline, int cpu_index, char **out,
                              int timeout_ms, char *err, size_t errlen)
 {
     *out = NULL;
-    json_object *args = json_object_new_object();
+    json_object *args = hmp_args(cmdline, cpu_index);
     if (!args)
         return MICROVMI_OUT_OF_MEMORY;
-    json_object_object_add(args, "command-line", json_object_new_string(cmdline));
-    if (cpu_index >= 0)
-        json_object_object_add(args, "cpu-index", json_object_new_int(cpu_index));
     json_object *ret = NULL;
     enum microvmi_status st =
         qmp_execute(q, "human-monitor-command", args, &ret, timeout_ms, err, errlen);
     if (st != MICROVMI_OK)
         return st;
-    const char *s = json_object_is_type(ret, json_type_string) ? json_object_get_string(ret) : "";
-    *out = strdup(s);
+    st = hmp_text(ret, out);
     json_object_put(ret);
-    return *out ? MICROVMI_OK : MICROVMI_OUT_OF_MEMORY;
+    return st;
+}
+
+void qmp_hmp_cancel(struct qmp *q)
+{
+    if (q->async_done)
+        json_object_put(q->async_reply.obj);
+    q->async_done = false;
+    q->async_id = -1;
+}
+
+enum microvmi_status qmp_hmp_begin(struct qmp *q, const char *cmdline, int cpu_index, char *err,
+                                   size_t errlen)
+{
+    qmp_hmp_cancel(q);
+    if (q->closed)
+        return MICROVMI_VM_GONE;
+    json_object *args = hmp_args(cmdline, cpu_index);
+    if (!args)
+        return MICROVMI_OUT_OF_MEMORY;
+    long long id;
+    enum microvmi_status st = send_command(q, "human-monitor-command", args, &id, err, errlen);
+    if (st == MICROVMI_OK)
+        q->async_id = id;
+    return st;
+}
+
+bool qmp_hmp_pending(const struct qmp *q) { return q->async_id >= 0; }
+
+static bool have_async(struct qmp *q) { return q->async_done; }
+
+enum microvmi_status qmp_hmp_finish(struct qmp *q, char **out, int timeout_ms, char *err,
+                                    size_t errlen)
+{
+    *out = NULL;
+    if (q->async_id < 0) {
+        snprintf(err, errlen, "no HMP command pending");
+        return MICROVMI_INVALID_ARG;
+    }
+    enum microvmi_status st = wait_for(q, have_async, timeout_ms);
+    if (st != MICROVMI_OK) {
+        snprintf(err, errlen, "QMP human-monitor-command: %s", microvmi_status_str(st));
+        qmp_hmp_cancel(q);
+        return st;
+    }
+    if (q->async_reply.kind == QMP_MSG_ERROR) {
+        snprintf(err, errlen, "QMP human-monitor-command: %s", q->async_reply.error_desc);
+        st = MICROVMI_INVALID_ARG;
+    } else {
+        st = hmp_text(q->async_reply.value, out);
+    }
+    qmp_hmp_cancel(q);
+    return st;
 }
 
 enum microvmi_status qmp_pump(struct qmp *q)

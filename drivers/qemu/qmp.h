@@ -77,6 +77,15 @@ enum microvmi_status qmp_execute(struct qmp *q, const char *cmd, json_object *ar
 enum microvmi_status qmp_hmp(struct qmp *q, const char *cmdline, int cpu_index, char **out,
                              int timeout_ms, char *err, size_t errlen);
 
+/* The same in two halves, so QEMU formats while we do other work: send
+ * now, collect later. One at a time: begin drops an earlier one. */
+enum microvmi_status qmp_hmp_begin(struct qmp *q, const char *cmdline, int cpu_index, char *err,
+                                   size_t errlen);
+enum microvmi_status qmp_hmp_finish(struct qmp *q, char **out, int timeout_ms, char *err,
+                                    size_t errlen);
+bool qmp_hmp_pending(const struct qmp *q);
+void qmp_hmp_cancel(struct qmp *q);
+
 /* Read whatever is available now (non-blocking) into the event queue.
  * VM_GONE when the peer closed. */
 enum microvmi_status qmp_pump(struct qmp *q);

@@ -9,6 +9,7 @@
 
 #include "hmp_regs.h"
 #include "qemu.h"
+#include "sockutil.h"
 
 /* A gdbstub register and where it lives in struct microvmi_x86_regs. */
 struct reg_map {
@@ -114,14 +115,56 @@ static enum microvmi_status load_g(struct qemu_ctx *q, uint32_t vcpu)
     return MICROVMI_OK;
 }
 
+/* What must not change for cached HMP state to stay valid. */
+static void hmp_key(struct qemu_ctx *q, uint32_t vcpu, uint64_t key[9])
+{
+    struct microvmi_x86_regs r = { 0 };
+    qemu_regs_from_g(&q->gdb.tdesc, q->vcpus[vcpu].g, q->gdb.g_len, &r);
+    uint64_t k[9] = { r.cs.selector, r.ss.selector, r.ds.selector, r.es.selector, r.fs.selector,
+                      r.gs.selector, r.cr0, r.cr4, r.efer };
+    memcpy(key, k, sizeof k);
+}
+
+/* The cached HMP state still holds (needs the `g` bytes of this stop). */
+static bool hmp_reusable(struct qemu_ctx *q, uint32_t vcpu)
+{
+    struct qemu_vcpu *v = &q->vcpus[vcpu];
+    if (!q->have_gdb || !v->hmp_cached || !v->g_valid || !q->hmp_cache_ms ||
+        qemu_now_ms() - v->hmp_time_ms > (int64_t)q->hmp_cache_ms)
+        return false;
+    uint64_t key[9];
+    hmp_key(q, vcpu, key);
+    return !memcmp(key, v->hmp_key, sizeof key);
+}
+
+void qemu_prefetch_hmp(struct qemu_ctx *q, uint32_t vcpu)
+{
+    char err[256];
+    if (q->vcpus[vcpu].hmp_valid || hmp_reusable(q, vcpu))
+        return;
+    if (qmp_hmp_begin(q->qmp, "info registers", (int)vcpu, err, sizeof err) == MICROVMI_OK)
+        q->hmp_prefetch = (int)vcpu;
+}
+
 static enum microvmi_status load_hmp(struct qemu_ctx *q, uint32_t vcpu)
 {
     struct qemu_vcpu *v = &q->vcpus[vcpu];
     if (v->hmp_valid)
         return MICROVMI_OK;
+    if (hmp_reusable(q, vcpu)) {
+        v->hmp_valid = true;
+        return MICROVMI_OK;
+    }
     char *text = NULL, err[256];
-    enum microvmi_status st = qmp_hmp(q->qmp, "info registers", (int)vcpu, &text,
-                                      QEMU_QMP_TIMEOUT_MS, err, sizeof err);
+    enum microvmi_status st;
+    if (q->hmp_prefetch == (int)vcpu && qmp_hmp_pending(q->qmp)) {
+        st = qmp_hmp_finish(q->qmp, &text, QEMU_QMP_TIMEOUT_MS, err, sizeof err);
+    } else {
+        qmp_hmp_cancel(q->qmp);
+        st = qmp_hmp(q->qmp, "info registers", (int)vcpu, &text, QEMU_QMP_TIMEOUT_MS, err,
+                     sizeof err);
+    }
+    q->hmp_prefetch = -1;
     if (st != MICROVMI_OK)
         return microvmi_fail(q->vm, st, "HMP info registers: %s", err);
     memset(&v->hmp, 0, sizeof v->hmp);
@@ -131,6 +174,11 @@ static enum microvmi_status load_hmp(struct qemu_ctx *q, uint32_t vcpu)
         return microvmi_fail(q->vm, MICROVMI_IO_ERROR,
                              "QEMU's `info registers` output was not understood");
     v->hmp_valid = true;
+    if (q->have_gdb && v->g_valid) {
+        v->hmp_cached = true;
+        v->hmp_time_ms = qemu_now_ms();
+        hmp_key(q, vcpu, v->hmp_key);
+    }
     return MICROVMI_OK;
 }
 
@@ -160,17 +208,15 @@ static enum microvmi_status check_stopped(struct qemu_ctx *q, uint32_t vcpu, con
 static enum microvmi_status read_stopped(struct qemu_ctx *q, uint32_t vcpu,
                                          struct microvmi_x86_regs *regs)
 {
-    enum microvmi_status st = load_hmp(q, vcpu);
+    enum microvmi_status st = q->have_gdb ? load_g(q, vcpu) : MICROVMI_OK;
+    if (st == MICROVMI_OK)
+        st = load_hmp(q, vcpu);
     if (st != MICROVMI_OK)
         return st;
     struct qemu_vcpu *v = &q->vcpus[vcpu];
     *regs = v->hmp;
-    if (q->have_gdb) {
-        st = load_g(q, vcpu);
-        if (st != MICROVMI_OK)
-            return st;
+    if (q->have_gdb)
         qemu_regs_from_g(&q->gdb.tdesc, v->g, q->gdb.g_len, regs);
-    }
     return MICROVMI_OK;
 }
 
@@ -260,14 +306,14 @@ enum microvmi_status qemu_write_registers(void *ctx, uint32_t vcpu,
             continue;
         st = qgdb_write_reg(&q->gdb, vcpu + 1, tr->regnum, want, tr->bytes);
         if (st != MICROVMI_OK) {
-            v->g_valid = v->hmp_valid = false;
+            v->g_valid = v->hmp_valid = v->hmp_cached = false;
             if (st == MICROVMI_INVALID_ARG || st == MICROVMI_NOT_SUPPORTED)
                 return microvmi_fail(q->vm, MICROVMI_NOT_SUPPORTED,
                                      "QEMU refused to write %s: %s", tr->name, q->gdb.err);
             return qemu_fail_gdb(q, st);
         }
         memcpy(v->g + tr->offset, want, tr->bytes);
-        v->hmp_valid = false;
+        v->hmp_valid = v->hmp_cached = false;
     }
     return MICROVMI_OK;
 }

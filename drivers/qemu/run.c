@@ -34,6 +34,10 @@ void qemu_invalidate_regs(struct qemu_ctx *q)
 {
     for (uint32_t i = 0; i < q->nvcpus; i++)
         q->vcpus[i].g_valid = q->vcpus[i].hmp_valid = false;
+    if (q->hmp_prefetch >= 0) {
+        qmp_hmp_cancel(q->qmp);
+        q->hmp_prefetch = -1;
+    }
 }
 
 static void notify(struct qemu_ctx *q)
@@ -89,6 +93,9 @@ static void on_stop(struct qemu_ctx *q, const struct qgdb_stop *s, bool we_inter
         mark_gone(q, 0, false);
         return;
     }
+    /* Whoever gets this event will likely read the registers: let QEMU
+     * format them while the event travels. */
+    qemu_prefetch_hmp(q, vcpu);
     if (s->watch) {
         ev.kind = MICROVMI_EVENT_WATCHPOINT;
         ev.u.watchpoint.address = s->watch_addr;

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""microvmi-gdbstub on the qemu driver against QEMU's own gdbstub, on the
+same VM in the same run (figures and ratios, never asserts):
+
+  memory       gdb `dump binary memory` of 64 MiB of Linux's direct map
+               (Debian's cloud kernel under TCG): through microvmi-gdbstub
+               (qemu driver, RAM file) and through QEMU's gdbstub directly;
+               plus the microvmi CLI dump of all RAM (the driver API alone)
+  breakpoints  gdb `continue` round trips with a breakpoint on guest_tick
+               (the bundled guest under TCG), both ways
+
+usage: bench_qemu.py --stub BIN --cli BIN --guest ELF --workdir DIR [--seconds S]"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tests/qemu"))
+from qemuvm import Fail, Stub, boot_linux, gdb, qemu_params, read, start_qemu, wait_for  # noqa: E402
+
+DIRECT_MAP = 0xffff888000000000
+DUMP = 64 << 20
+
+
+def timed_dump(addr, out, symfile=None):
+    text = gdb(addr, ["python import time; t = time.time()",
+                      "dump binary memory %s %#x %#x" % (out, DIRECT_MAP, DIRECT_MAP + DUMP),
+                      "python print('dump-seconds %.6f' % (time.time() - t))", "detach"],
+               symfile=symfile)
+    m = re.search(r"dump-seconds ([0-9.]+)", text)
+    if not m or os.path.getsize(out) != DUMP:
+        raise Fail("dump failed:\n" + text[-1500:])
+    return float(m.group(1))
+
+
+def bp_rate(addr, symfile, seconds):
+    text = gdb(addr, ["break guest_tick", "continue",
+                      "python import time\n"
+                      "t = time.time(); n = 0\n"
+                      "while time.time() - t < %f:\n"
+                      "    gdb.execute('continue', to_string=True); n += 1\n"
+                      "print('bp-rate %%d %%.6f' %% (n, time.time() - t))" % seconds,
+                      "delete", "detach"], symfile=symfile)
+    m = re.search(r"bp-rate (\d+) ([0-9.]+)", text)
+    if not m:
+        raise Fail("breakpoint loop failed:\n" + text[-1500:])
+    return int(m.group(1)) / float(m.group(2))
+
+
+def bench_memory(a):
+    work = os.path.join(a.workdir, "mem")
+    os.makedirs(work, exist_ok=True)
+    q, vmdir, serial, syms = boot_linux(work, 128)
+    try:
+        stub = Stub(a.stub, work, qemu_params(vmdir), once=True, verbose=False)
+        t_stub = timed_dump(stub.addr, os.path.join(work, "stub.bin"))
+        stub.p.wait(30)
+        t_qemu = timed_dump(vmdir + "/gdb.sock", os.path.join(work, "qemu.bin"))
+        t0 = time.time()
+        subprocess.run([a.cli, "--driver", "qemu"] + sum([["--param", p] for p in qemu_params(vmdir)], [])
+                       + ["dump", "--out", os.path.join(work, "cli.bin")], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t_cli = time.time() - t0
+        mib = DUMP / (1 << 20)
+        print("memory: gdb dump of 64 MiB of Linux's direct map (TCG, 128 MiB guest)")
+        print("  through microvmi-gdbstub (qemu driver): %6.2f s  %7.1f MiB/s" % (t_stub, mib / t_stub))
+        print("  through QEMU's gdbstub directly:        %6.2f s  %7.1f MiB/s" % (t_qemu, mib / t_qemu))
+        print("  ratio: %.2fx (goal >= 5x)" % (t_qemu / t_stub))
+        print("  (the driver API alone: microvmi dump of all 128 MiB in %.2f s, %.0f MiB/s,"
+              " process start included)" % (t_cli, 128 / t_cli))
+        same = open(os.path.join(work, "stub.bin"), "rb").read(1 << 20) == \
+            open(os.path.join(work, "qemu.bin"), "rb").read(1 << 20)
+        print("  first MiB identical both ways: %s" % ("yes" if same else "no (the guest runs)"))
+    finally:
+        q.terminate()
+        q.wait(10)
+
+
+def bench_breakpoints(a):
+    work = os.path.join(a.workdir, "bp")
+    os.makedirs(work, exist_ok=True)
+    q, vmdir, serial = start_qemu(work, 64, a.guest)
+    try:
+        wait_for(lambda: "tick " in read(serial), 60, "guest ticks")
+        stub = Stub(a.stub, work, qemu_params(vmdir), once=True, verbose=False)
+        r_stub = bp_rate(stub.addr, a.guest, a.seconds)
+        stub.p.wait(30)
+        r_qemu = bp_rate(vmdir + "/gdb.sock", a.guest, a.seconds)
+        print("breakpoints: gdb continue round trips, break guest_tick (bundled guest, TCG)")
+        print("  through microvmi-gdbstub (qemu driver): %7.1f /s  %6.3f ms each" % (r_stub, 1e3 / r_stub))
+        print("  through QEMU's gdbstub directly:        %7.1f /s  %6.3f ms each" % (r_qemu, 1e3 / r_qemu))
+        print("  cost ratio: %.2fx of QEMU's per round trip (goal <= 1.2x)" % (r_qemu / r_stub))
+    finally:
+        q.terminate()
+        q.wait(10)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stub", required=True)
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--guest", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    try:
+        bench_memory(a)
+        bench_breakpoints(a)
+    except Fail as e:
+        print("bench failed: %s" % e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

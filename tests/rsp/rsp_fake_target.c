@@ -2,7 +2,8 @@
  * 2 MiB of memory (byte at a = (7a + (a >> 8)) & 0xff), one thread,
  * registers all zero, m/M/X, qRcmd, no-ack mode, detach.
  *   rsp_fake_target SPEC      (SPEC as for rsp_listen: stdio, 127.0.0.1:0, unix:PATH)
- * For sockets it prints "listening on ADDR" on stderr and serves one client. */
+ * For sockets it prints "listening on ADDR" on stderr and serves one client.
+ *   rsp_fake_target --pattern N   writes the first N bytes of that memory to stdout */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,11 @@ struct target {
     uint8_t *mem;
     bool done;
 };
+
+static uint8_t pattern(size_t a)
+{
+    return (uint8_t)(7 * a + (a >> 8));
+}
 
 static bool parse_addr_len(const char **p, const char *end, uint64_t *addr, uint64_t *len)
 {
@@ -34,6 +40,7 @@ static void handle(struct target *t, const char *pkt, size_t n)
     } else if (rsp_has_prefix(pkt, n, "QStartNoAckMode")) {
         rsp_conn_send_str(c, "OK");
         rsp_conn_set_noack(c, true);
+        fprintf(stderr, "rsp_fake_target: no-ack mode\n"); /* checked by gdb-interop.sh */
     } else if (n == 1 && pkt[0] == '?') {
         rsp_conn_send_str(c, "S05");
     } else if (n == 1 && pkt[0] == 'g') {
@@ -96,15 +103,21 @@ static int on_event(void *ctx, const struct rsp_event *ev)
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--pattern") == 0) {
+        size_t n = strtoul(argv[2], NULL, 0);
+        for (size_t a = 0; a < n; a++)
+            putchar(pattern(a));
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: rsp_fake_target SPEC\n");
+        fprintf(stderr, "usage: rsp_fake_target SPEC | --pattern BYTES\n");
         return 2;
     }
     struct target t = {.mem = malloc(MEM_SIZE)};
     if (!t.mem)
         return 1;
     for (size_t a = 0; a < MEM_SIZE; a++)
-        t.mem[a] = (uint8_t)(7 * a + (a >> 8));
+        t.mem[a] = pattern(a);
     char err[256];
     struct rsp_listener *l;
     if (rsp_listen(argv[1], &l, err, sizeof err) != RSP_OK) {

@@ -85,6 +85,9 @@ struct qemu_ctx {
     int epfd;           /* microvmi_event_fd: gdb socket + notify */
     int notify_fd;      /* eventfd: interrupt() and queued events */
     atomic_bool interrupted;
+    bool notified;      /* notify_fd made readable for queued events */
+    bool in_listen;
+    unsigned listens;
 };
 
 /* run.c */

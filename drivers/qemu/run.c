@@ -60,7 +60,12 @@ static void push_event(struct qemu_ctx *q, const struct microvmi_event *ev)
         return; /* cannot happen: every queued event stops the VM */
     q->queue[(q->qhead + q->qcount) % QEMU_EVENT_QUEUE] = *ev;
     q->qcount++;
-    notify(q);
+    /* Inside listen() the event is returned at once: no need to make the
+     * event fd readable for it. */
+    if (!q->in_listen && !q->notified) {
+        notify(q);
+        q->notified = true;
+    }
 }
 
 static void mark_gone(struct qemu_ctx *q, int code, bool crashed)
@@ -274,8 +279,10 @@ static enum microvmi_status pop_event(struct qemu_ctx *q, struct microvmi_event 
     *ev = q->queue[q->qhead];
     q->qhead = (q->qhead + 1) % QEMU_EVENT_QUEUE;
     q->qcount--;
-    if (!q->qcount && !atomic_load(&q->interrupted))
+    if (!q->qcount && q->notified && !atomic_load(&q->interrupted)) {
         unnotify(q);
+        q->notified = false;
+    }
     return MICROVMI_OK;
 }
 
@@ -304,18 +311,42 @@ static void pump_qmp(struct qemu_ctx *q)
             mark_gone(q, 0, false);
 }
 
+static enum microvmi_status listen_once(struct qemu_ctx *q, int timeout_ms,
+                                        struct microvmi_event *ev);
+
 enum microvmi_status qemu_listen(void *ctx, int timeout_ms, struct microvmi_event *ev)
 {
     struct qemu_ctx *q = ctx;
+    q->in_listen = true;
+    enum microvmi_status st = listen_once(q, timeout_ms, ev);
+    q->in_listen = false;
+    if (q->qcount && !q->notified) {
+        notify(q);
+        q->notified = true;
+    }
+    return st;
+}
+
+static enum microvmi_status listen_once(struct qemu_ctx *q, int timeout_ms,
+                                        struct microvmi_event *ev)
+{
     int64_t deadline = qemu_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
         if (q->qcount)
             return pop_event(q, ev);
         if (atomic_exchange(&q->interrupted, false)) {
             unnotify(q);
+            q->notified = false;
+            if (q->qcount) { /* events still queued: keep the fd readable */
+                notify(q);
+                q->notified = true;
+            }
             return MICROVMI_INTERRUPTED;
         }
-        pump_qmp(q);
+        /* QMP matters only without a gdbstub (its SHUTDOWN event); with one,
+         * drain QEMU's STOP/RESUME chatter now and then so it never piles up. */
+        if (!q->have_gdb || (++q->listens & 31) == 0)
+            pump_qmp(q);
         if (shutdown_event(q, ev))
             return MICROVMI_OK;
         if (q->gone)
@@ -338,7 +369,7 @@ enum microvmi_status qemu_listen(void *ctx, int timeout_ms, struct microvmi_even
         if (timeout_ms >= 0 && left <= 0)
             return MICROVMI_TIMEOUT;
         struct pollfd p[3] = { { .fd = q->notify_fd, .events = POLLIN },
-                               { .fd = qmp_fd(q->qmp), .events = POLLIN },
+                               { .fd = q->have_gdb ? -1 : qmp_fd(q->qmp), .events = POLLIN },
                                { .fd = q->have_gdb ? qgdb_fd(&q->gdb) : -1, .events = POLLIN } };
         if (poll(p, 3, left) < 0 && errno != EINTR)
             return microvmi_fail(q->vm, MICROVMI_IO_ERROR, "poll: %s", strerror(errno));

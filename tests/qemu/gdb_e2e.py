@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """gdb through microvmi-gdbstub on the qemu driver, end to end.
 
-usage: gdb_e2e.py --stub BIN --workdir DIR guest --guest ELF
+usage: gdb_e2e.py --stub BIN --workdir DIR guest|exit --guest ELF
        gdb_e2e.py --stub BIN --workdir DIR linux
 
 guest: the bundled guest in a QEMU the driver launches (launch=1): break
        guest_tick, continue, info registers cr3, watch guest_counter, stepi,
        Ctrl-C, detach; the guest keeps ticking, QEMU ends with the stub.
+exit:  QEMU ends while gdb waits in `continue`: gdb is told the VM exited (W).
 linux: Debian's cloud kernel in a QEMU started like a user does
        (scripts/microvmi-qemu), the stub attached to it: linux_banner by its
        virtual address, break do_sys_openat2, info registers cr3, stepi, a
@@ -18,10 +19,11 @@ import os
 import re
 import shutil
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qemuvm import (Fail, Stub, boot_linux, check, gdb, last_number, qemu_params,  # noqa: E402
-                    read, skip, wait_for)
+                    read, skip, start_qemu, wait_for)
 
 def scenario_guest(a):
     if not os.path.exists(a.guest):
@@ -52,6 +54,29 @@ def scenario_guest(a):
     print(read(stub.log)[-600:])
     check(rc == 0, "stub exits cleanly on SIGTERM")
     check(not os.path.exists(serial) or not re.search(r"panic", read(serial)), "no guest panic")
+
+
+def scenario_exit(a):
+    """QEMU ends while gdb waits in `continue`: gdb learns the VM exited."""
+    if not os.path.exists(a.guest):
+        skip(a.guest + " not built (target microvmi_guest)")
+    q, vmdir, serial = start_qemu(a.workdir, 64, a.guest)
+    try:
+        wait_for(lambda: last_number(serial, "tick") > 0, 60, "guest ticks")
+        stub = Stub(a.stub, a.workdir, qemu_params(vmdir), once=True)
+        import threading
+        killer = threading.Thread(target=lambda: (wait_for(
+            lambda: re.search(r"<- (vCont;)?c\s*$", read(stub.log), re.M), 60, "continue"),
+            time.sleep(1.0), q.terminate()))
+        killer.start()
+        out = gdb(stub.addr, ["continue", "info registers rip"], symfile=a.guest)
+        killer.join()
+        check(re.search(r"exited|Remote connection closed|terminated", out), "gdb sees the VM end", out)
+        check(stub.p.wait(30) == 0, "stub exits cleanly after the VM ended")
+    finally:
+        if q.poll() is None:
+            q.kill()
+        q.wait(10)
 
 
 def scenario_linux(a):
@@ -102,7 +127,7 @@ def main():
     ap.add_argument("--stub", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--guest")
-    ap.add_argument("scenario", choices=["guest", "linux"])
+    ap.add_argument("scenario", choices=["guest", "linux", "exit"])
     a = ap.parse_args()
     if not shutil.which("gdb"):
         skip("gdb not installed")
@@ -111,7 +136,7 @@ def main():
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
     try:
-        {"guest": scenario_guest, "linux": scenario_linux}[a.scenario](a)
+        {"guest": scenario_guest, "linux": scenario_linux, "exit": scenario_exit}[a.scenario](a)
     except Fail as e:
         print("FAIL: %s" % e)
         return 1

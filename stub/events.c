@@ -109,9 +109,11 @@ void stub_pause_vm(struct stub *s)
     }
 }
 
-/* After a pause: events already queued hold their vCPUs. Keep the ones gdb
- * may care about (they are retried by CONTINUE on the next resume), let the
- * others through (their vCPUs stay paused with the VM). */
+/* After a pause: events already queued hold their vCPUs. Those that fired
+ * before their instruction took effect (int3, #DB, memory) are answered
+ * CONTINUE at once: the VM is paused, so they retry on the next resume and
+ * fire again if gdb still cares. Others pass through; a finished step is
+ * kept. */
 void stub_drain_events(struct stub *s)
 {
     struct microvmi_event ev;
@@ -131,10 +133,13 @@ void stub_drain_events(struct stub *s)
             s->vm_gone = true;
             return;
         }
-        if (is_our_hit(s, &ev) && s->state != STUB_DETACHED)
-            hold(s, &ev);
-        else
+        if (!is_our_hit(s, &ev) || s->state == STUB_DETACHED)
             pass_through(s, &ev);
+        else if (ev.kind == MICROVMI_EVENT_INT3 || ev.kind == MICROVMI_EVENT_EXCEPTION ||
+                 ev.kind == MICROVMI_EVENT_MEMORY)
+            reply(s, &ev, MICROVMI_RESPONSE_CONTINUE); /* retried (and seen) after resume */
+        else
+            hold(s, &ev);
     }
 }
 

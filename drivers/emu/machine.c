@@ -85,6 +85,8 @@ void emu_invalidate_vcpu(struct emu_vcpu *v, uint64_t gpa, uint64_t len)
     for (uint64_t a = first; a < end; a += MICROVMI_PAGE_SIZE)
         uc_ctl_remove_cache(v->uc, a, a + MICROVMI_PAGE_SIZE);
     emu_set_reg(v, UC_X86_REG_CR2, cr2);
+    /* Those faults also count as exceptions in flight (#PF, then #DF...). */
+    emu_quirk_clear_old_exception(v);
 }
 
 void emu_invalidate_all(struct emu_vcpu *v)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Largest m we answer at once: gdb accepts a shorter reply and asks again. */
-#define STUB_MAX_M 0x1fff0u
+#define STUB_MAX_M 0x20000u
 
 static enum microvmi_status mem_read(struct stub *s, uint64_t addr, void *buf, size_t len,
                                      size_t *done)

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     if (rsp_client_connect(sp.addr, 10000, NULL, &cli, cerr, sizeof cerr) == RSP_OK) {
         rsp_client_start_noack(cli, 5000, NULL);
         struct rsp_buf reply = RSP_BUF_INIT;
-        const size_t chunk = 0x1fff0; /* what the stub answers at most per m */
+        const size_t chunk = 0x20000; /* what the stub answers at most per m */
         t0 = now_s();
         size_t got = 0;
         while (got < total) {

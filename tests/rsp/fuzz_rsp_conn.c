@@ -51,9 +51,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
         return 0;
-    int big = 1 << 20;
-    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-    setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     struct rsp_conn_options o = {.max_payload = 48};
     struct ctx x = {.stop_every = data[0] & 3};
     if (rsp_conn_new(sv[1], sv[1], &o, &x.c) != RSP_OK)

@@ -165,6 +165,9 @@ struct emu {
     struct emu_vcpu *current;
     uint32_t rr_next;
     atomic_bool stop_asked;   /* the ticker or a pauser stopped the current run */
+    bool listener;            /* a listen() runs the VM on its own thread */
+    bool run_idle;            /* the run thread waits for cv_run, untimed */
+    uint64_t api_turn_until;  /* monotonic ns: the run thread waits until then */
 
     struct emu_vcpu *queue[EMU_MAX_VCPUS];
     uint32_t qlen;
@@ -210,6 +213,7 @@ enum microvmi_status emu_listen(struct emu *emu, int timeout_ms, struct microvmi
 enum microvmi_status emu_interrupt(struct emu *emu);
 /* Hold v after its run: queue v->ev (run thread, under lock). */
 void emu_post_event_locked(struct emu *emu, struct emu_vcpu *v);
+void emu_kick_locked(struct emu *emu);
 
 /* regs.c */
 uint64_t emu_reg(struct emu_vcpu *v, int reg);
@@ -245,6 +249,7 @@ void emu_sites_clear(struct emu_vcpu *v);
 void emu_drbp_sync(struct emu_vcpu *v);
 void emu_intercepts_close(struct emu *emu);
 void emu_scan_block(struct emu_vcpu *v, uint64_t addr, uint32_t size);
+void emu_scan_forget(struct emu *emu);
 
 /* reply.c */
 enum microvmi_status emu_reply(struct emu *emu, const struct microvmi_event *ev,

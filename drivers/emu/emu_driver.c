@@ -157,6 +157,7 @@ static enum microvmi_status op_write_physical(void *ctx, uint64_t gpa, const voi
     emu_quiesce(emu);
     memcpy(emu->ram + gpa, buf, len);
     emu_invalidate(emu, gpa, len);
+    emu_scan_forget(emu);
     emu_unquiesce(emu);
     return MICROVMI_OK;
 }

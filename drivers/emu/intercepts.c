@@ -230,12 +230,22 @@ void emu_drbp_sync(struct emu_vcpu *v)
 
 /* ---------------------------------------------------------- block scan */
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
+/* Per block execution, so it must be cheap: the block's size and its first
+ * and last 8 bytes. Host writes drop the cache (emu_scan_forget); guest
+ * self-modifying code that keeps both ends is the blind spot. */
+static uint64_t block_key(const uint8_t *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
+    uint64_t a = 0, b = 0;
+    memcpy(&a, p, n < 8 ? n : 8);
+    if (n > 8)
+        memcpy(&b, p + n - (n < 16 ? n - 8 : 8), 8);
+    return (a * 0x9e3779b97f4a7c15ull) ^ (b + n);
+}
+
+void emu_scan_forget(struct emu *emu)
+{
+    if (emu->scan)
+        memset(emu->scan, 0, emu->scan_cap * sizeof *emu->scan);
 }
 
 static void classify(const cs_insn *in, struct emu_scan_entry *e)
@@ -289,7 +299,7 @@ static const struct emu_scan_entry *scan_block(struct emu *emu, uint64_t addr, u
     if (!emu->scan || !size || !emu_gpa_ok(emu, addr, size))
         return NULL;
     const uint8_t *code = emu->ram + addr;
-    uint64_t h = fnv1a(code, size);
+    uint64_t h = block_key(code, size);
     struct emu_scan_entry *e = &emu->scan[(addr ^ (addr >> 12)) % emu->scan_cap];
     if (e->addr == addr && e->size == size && e->hash == h)
         return e;

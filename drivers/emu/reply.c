@@ -175,7 +175,7 @@ enum microvmi_status emu_reply(struct emu *emu, const struct microvmi_event *ev,
         return st;
     pthread_mutex_lock(&emu->lock);
     v->held = false;
-    pthread_cond_broadcast(&emu->cv_run);
+    emu_kick_locked(emu);
     pthread_mutex_unlock(&emu->lock);
     return MICROVMI_OK;
 }

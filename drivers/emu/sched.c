@@ -15,6 +15,21 @@
 #include "emu.h"
 
 #define SLICE_US 1000
+/* After listen() returned an event, the caller usually replies and listens
+ * again at once: leave the VM to it that long before the run thread takes
+ * over, so an event costs no thread switch. */
+#define API_TURN_NS 300000ull
+
+static void deadline_after_ns(struct timespec *ts, uint64_t ns)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(ns / 1000000000ull);
+    ts->tv_nsec += (long)(ns % 1000000000ull);
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
 
 static bool runnable_locked(const struct emu *emu, const struct emu_vcpu *v)
 {
@@ -110,33 +125,61 @@ static bool run_once(struct emu *emu, struct emu_vcpu *v, char *why, size_t len)
     return true;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Run one slice of v on the calling thread (lock held on entry and exit). */
+static void run_slice_locked(struct emu *emu, struct emu_vcpu *v)
+{
+    emu->current = v;
+    atomic_store(&emu->stop_asked, false);
+    pthread_mutex_unlock(&emu->lock);
+    char why[sizeof v->fault];
+    bool alive = run_once(emu, v, why, sizeof why);
+    pthread_mutex_lock(&emu->lock);
+    emu->current = NULL;
+    if (!alive) {
+        v->halted = true;
+        memcpy(v->fault, why, sizeof v->fault);
+    }
+    if (v->ev_ready) {
+        v->ev_ready = false;
+        emu_post_event_locked(emu, v);
+    }
+    pthread_cond_broadcast(&emu->cv_idle);
+}
+
+/* The run thread runs the VM whenever no listen() does it itself (see
+ * emu_listen) and the caller is not about to (right after an event). */
 static void *run_main(void *arg)
 {
     struct emu *emu = arg;
     pthread_mutex_lock(&emu->lock);
     while (!emu->quit) {
+        uint64_t now = mono_ns();
+        if (emu->listener || now < emu->api_turn_until) {
+            /* Timed: nobody has to wake us when the caller's turn ends. */
+            uint64_t ns = 1000000;
+            if (!emu->listener && emu->api_turn_until - now < ns)
+                ns = emu->api_turn_until - now;
+            struct timespec ts;
+            deadline_after_ns(&ts, ns);
+            pthread_cond_timedwait(&emu->cv_run, &emu->lock, &ts);
+            continue;
+        }
         struct emu_vcpu *v = pick_locked(emu);
         if (!v) {
             pthread_cond_broadcast(&emu->cv_idle);
+            emu->run_idle = true;
             pthread_cond_wait(&emu->cv_run, &emu->lock);
+            emu->run_idle = false;
             continue;
         }
-        emu->current = v;
-        atomic_store(&emu->stop_asked, false);
-        pthread_mutex_unlock(&emu->lock);
-        char why[sizeof v->fault];
-        bool alive = run_once(emu, v, why, sizeof why);
-        pthread_mutex_lock(&emu->lock);
-        emu->current = NULL;
-        if (!alive) {
-            v->halted = true;
-            memcpy(v->fault, why, sizeof v->fault);
-        }
-        if (v->ev_ready) {
-            v->ev_ready = false;
-            emu_post_event_locked(emu, v);
-        }
-        pthread_cond_broadcast(&emu->cv_idle);
+        run_slice_locked(emu, v);
     }
     pthread_mutex_unlock(&emu->lock);
     return NULL;
@@ -150,7 +193,7 @@ static void *tick_main(void *arg)
         nanosleep(&slice, NULL);
         pthread_mutex_lock(&emu->lock);
         bool quit = emu->quit;
-        if (!quit && emu->current && others_runnable_locked(emu, emu->current))
+        if (!quit && emu->current && (emu->listener || others_runnable_locked(emu, emu->current)))
             stop_current_locked(emu);
         pthread_mutex_unlock(&emu->lock);
         if (quit)
@@ -266,6 +309,13 @@ bool emu_vcpu_stopped(struct emu *emu, struct emu_vcpu *v)
     return ok;
 }
 
+/* After a reply: wake the run thread unless it will look by itself soon. */
+void emu_kick_locked(struct emu *emu)
+{
+    if (emu->run_idle || mono_ns() >= emu->api_turn_until)
+        pthread_cond_broadcast(&emu->cv_run);
+}
+
 void emu_post_event_locked(struct emu *emu, struct emu_vcpu *v)
 {
     v->held = true;
@@ -283,57 +333,68 @@ void emu_post_event_locked(struct emu *emu, struct emu_vcpu *v)
     pthread_cond_broadcast(&emu->cv_event);
 }
 
-static void deadline_after(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
+/* listen() runs the VM itself while it waits (the run thread steps aside):
+ * an event then reaches the caller without any thread switch. */
 enum microvmi_status emu_listen(struct emu *emu, int timeout_ms, struct microvmi_event *ev)
 {
-    struct timespec deadline;
-    if (timeout_ms > 0)
-        deadline_after(&deadline, timeout_ms);
+    uint64_t deadline = timeout_ms > 0 ? mono_ns() + (uint64_t)timeout_ms * 1000000ull : 0;
+    enum microvmi_status st = MICROVMI_OK;
     pthread_mutex_lock(&emu->lock);
+    if (timeout_ms != 0)
+        emu->listener = true;
     while (emu->qlen == 0) {
         if (atomic_exchange(&emu->interrupted, false)) {
-            pthread_mutex_unlock(&emu->lock);
-            return MICROVMI_INTERRUPTED;
+            st = MICROVMI_INTERRUPTED;
+            break;
         }
-        if (timeout_ms == 0) {
-            pthread_mutex_unlock(&emu->lock);
-            return MICROVMI_TIMEOUT;
+        uint64_t now = mono_ns();
+        if (timeout_ms == 0 || (timeout_ms > 0 && now >= deadline)) {
+            st = MICROVMI_TIMEOUT;
+            break;
         }
-        if (timeout_ms < 0) {
-            pthread_cond_wait(&emu->cv_event, &emu->lock);
-        } else if (pthread_cond_timedwait(&emu->cv_event, &emu->lock, &deadline) == ETIMEDOUT &&
-                   emu->qlen == 0) {
-            pthread_mutex_unlock(&emu->lock);
-            return MICROVMI_TIMEOUT;
+        uint64_t wait_ns = timeout_ms > 0 ? deadline - now : 1000000000ull;
+        if (emu->current) {
+            /* The run thread is in the VM: it stops at its next block. */
+            stop_current_locked(emu);
+            struct timespec ts;
+            deadline_after_ns(&ts, wait_ns < 1000000 ? wait_ns : 1000000);
+            pthread_cond_timedwait(&emu->cv_idle, &emu->lock, &ts);
+            continue;
         }
+        struct emu_vcpu *v = pick_locked(emu);
+        if (!v) {
+            struct timespec ts;
+            deadline_after_ns(&ts, wait_ns);
+            pthread_cond_timedwait(&emu->cv_event, &emu->lock, &ts);
+            continue;
+        }
+        run_slice_locked(emu, v);
     }
-    struct emu_vcpu *v = emu->queue[0];
-    memmove(emu->queue, emu->queue + 1, (emu->qlen - 1) * sizeof emu->queue[0]);
-    emu->qlen--;
-    v->queued = false;
-    *ev = v->ev;
-    if (emu->qlen == 0 && emu->efd_armed) {
-        uint64_t n;
-        if (read(emu->efd, &n, sizeof n) == (ssize_t)sizeof n)
-            emu->efd_armed = false;
+    if (st == MICROVMI_OK) {
+        struct emu_vcpu *v = emu->queue[0];
+        memmove(emu->queue, emu->queue + 1, (emu->qlen - 1) * sizeof emu->queue[0]);
+        emu->qlen--;
+        v->queued = false;
+        *ev = v->ev;
+        if (emu->qlen == 0 && emu->efd_armed) {
+            uint64_t n;
+            if (read(emu->efd, &n, sizeof n) == (ssize_t)sizeof n)
+                emu->efd_armed = false;
+        }
+        if (emu->listener)
+            emu->api_turn_until = mono_ns() + API_TURN_NS;
     }
+    emu->listener = false;
+    if (emu->run_idle || st != MICROVMI_OK)
+        pthread_cond_broadcast(&emu->cv_run);
     pthread_mutex_unlock(&emu->lock);
-    return MICROVMI_OK;
+    return st;
 }
 
 enum microvmi_status emu_interrupt(struct emu *emu)
 {
     atomic_store(&emu->interrupted, true);
+    atomic_store(&emu->stop_asked, true);
     pthread_mutex_lock(&emu->lock);
     pthread_cond_broadcast(&emu->cv_event);
     pthread_mutex_unlock(&emu->lock);

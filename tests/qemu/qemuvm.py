@@ -113,7 +113,7 @@ def boot_linux(work, mib):
     prep = subprocess.run([os.path.join(ROOT, "scripts/linux-test-vm"), "prepare"],
                           capture_output=True, text=True)
     if prep.returncode == 77:
-        skip(prep.stderr.strip() or "no Linux kernel")
+        skip(prep.stderr.strip().replace("skipped: ", "", 1) or "no Linux kernel")
     if prep.returncode != 0:
         raise Fail("linux-test-vm: " + prep.stderr)
     env = dict(re.findall(r"^(\w+)='?(.*?)'?$", prep.stdout, re.M))

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "qemu.h"
@@ -212,6 +213,24 @@ static enum microvmi_status qemu_open(microvmi_t *vm, const struct microvmi_para
         snprintf(q->gdb_spec, sizeof q->gdb_spec, "%s", gdb ? gdb : "");
     }
     char err[512];
+    if (st == MICROVMI_OK && q->launched) {
+        /* Wait for QEMU's QMP socket, but not for a QEMU that already died
+         * (bad kernel, bad option): its own words are in the log. */
+        int64_t deadline = qemu_now_ms() + 15000;
+        while (access(q->launch.qmp, F_OK) != 0) {
+            bool alive = qemu_launch_alive(&q->launch);
+            if (!alive || qemu_now_ms() > deadline) {
+                char tail[400] = "";
+                qemu_launch_log_tail(&q->launch, tail, sizeof tail);
+                st = microvmi_fail(vm, MICROVMI_INIT_FAILED, "QEMU %s: %s",
+                                   alive ? "made no QMP socket within 15 s" : "exited at once",
+                                   tail[0] ? tail : "it printed nothing");
+                break;
+            }
+            struct timespec ts = { 0, 20 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
     if (st == MICROVMI_OK) {
         st = qmp_connect(q->qmp_spec, q->launched ? 15000 : 1000, &q->qmp, err, sizeof err);
         if (st != MICROVMI_OK) {

@@ -93,5 +93,13 @@ stop_qemu
 P=(--param "qmp=$work/nonexistent.sock")
 out=$(run info 2>&1) && bad "attach to a missing socket succeeded"
 grep -q "cannot connect" <<<"$out" || bad "no clear message for a missing QMP socket: $out"
+# launch failures say why, quickly
+out=$("$cli" --driver qemu --param launch=1 --param "kernel=$work/../$(basename "$work")-none" info 2>&1) &&
+  bad "launch with a missing kernel succeeded"
+grep -q "No such file" <<<"$out" || bad "missing kernel: $out"
+echo "not a kernel" >"$work/bad-kernel"
+out=$(timeout 20 "$cli" --driver qemu --param launch=1 --param "kernel=$work/bad-kernel" info 2>&1) &&
+  bad "launch with a bad kernel succeeded"
+grep -q "QEMU said\|QEMU exited" <<<"$out" || bad "bad kernel: no word from QEMU: $out"
 [ $fail = 0 ] && echo ok
 exit $fail

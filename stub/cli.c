@@ -20,6 +20,8 @@ void stub_cli_usage(FILE *out)
           "  -v               log packets and events to stderr (repeat for more)\n"
           "  --without CAP    ignore one driver capability (e.g. event_singlestep), to use\n"
           "                   the next mechanism; --exit-dump GPA:LEN:FILE (tests)\n"
+          "  --watch-mode M   emulate (default: the driver performs a watched page's\n"
+          "                   other accesses) or lift (lift permissions, step alone)\n"
           "then in gdb:  target remote :1234   and  monitor help\n",
           out);
 }
@@ -93,7 +95,8 @@ enum stub_cli_result stub_cli_parse(int argc, char *const *argv, struct stub_opt
         const char *a = argv[i];
         const char *val = NULL;
         /* options that take a value accept "--opt V" and "--opt=V" */
-        const char *names[] = { "--driver", "--param", "--listen", "--exit-dump", "--without" };
+        const char *names[] = { "--driver", "--param", "--listen", "--exit-dump", "--without",
+                                "--watch-mode" };
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
             size_t n = strlen(names[k]);
             if (strncmp(a, names[k], n) == 0 && (a[n] == '=' || a[n] == '\0')) {
@@ -142,6 +145,12 @@ enum stub_cli_result stub_cli_parse(int argc, char *const *argv, struct stub_opt
                 return STUB_CLI_ERROR;
             }
             o->without[o->nwithout++] = val;
+        } else if (strcmp(a, "--watch-mode") == 0 && val) {
+            if (strcmp(val, "emulate") != 0 && strcmp(val, "lift") != 0) {
+                snprintf(err, errlen, "--watch-mode wants emulate or lift, got '%s'", val);
+                return STUB_CLI_ERROR;
+            }
+            o->watch_lift = strcmp(val, "lift") == 0;
         } else if (strcmp(a, "--once") == 0) {
             o->once = true;
         } else if (strcmp(a, "--list-drivers") == 0) {

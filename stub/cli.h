@@ -24,6 +24,7 @@ struct stub_options {
      * choice (e.g. --without event_singlestep steps with capstone). */
     const char *without[STUB_MAX_PARAMS];
     size_t nwithout;
+    bool watch_lift;   /* --watch-mode lift (default emulate) */
     bool once;
     bool list_drivers;
     int verbose;

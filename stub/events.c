@@ -66,7 +66,10 @@ static void pass_through(struct stub *s, const struct microvmi_event *ev)
         flags = MICROVMI_RESPONSE_REINJECT;
         break;
     case MICROVMI_EVENT_MEMORY:
-        flags = MICROVMI_RESPONSE_EMULATE;
+        /* Only our permissions raise these; where we pass one through the
+         * vCPU cannot run now (paused) or our permissions are gone
+         * (detached): the retry lands or is handled when it runs. */
+        flags = MICROVMI_RESPONSE_CONTINUE;
         break;
     default:
         break;
@@ -198,6 +201,13 @@ static void step_done(struct stub *s, const struct microvmi_event *ev)
     case STEP_WATCH:
         report_watch(s, vcpu);
         break;
+    case STEP_OVER_WATCH:
+        if (v->watch_pending) { /* a page-crossing access hit on its second page */
+            report_watch(s, vcpu);
+            break;
+        }
+        finish_internal_step(s, vcpu);
+        break;
     case STEP_OVER_SWBP:
     case STEP_OVER_HWBP:
         finish_internal_step(s, vcpu);
@@ -238,27 +248,73 @@ static void step_over_silently(struct stub *s, const struct microvmi_event *ev,
         s->vm_paused = false;
 }
 
+/* --watch-mode lift: let one access to a page we protect land by lifting
+ * the page's permissions and running that vCPU alone for one instruction,
+ * then protecting the page again (stub_step_end). No other vCPU runs
+ * meanwhile, so none slips through. For drivers without EMULATE replies:
+ * only permissions and a singlestep are needed (slower: every access next
+ * to a watched range pauses the VM). */
+static bool lift_and_step(struct stub *s, const struct microvmi_event *ev,
+                          enum stub_step_purpose why)
+{
+    struct stub_vcpu *v = &s->vcpus[ev->vcpu];
+    uint64_t gfn = ev->u.memory.gpa / 4096u;
+    if (!(s->caps & MICROVMI_CAP_EVENT_SINGLESTEP) || v->nlifted == 2)
+        return false;
+    bool stepping = v->step == STEP_USER && v->ss_on;
+    stub_isolate(s, ev->vcpu);
+    if (!stub_watch_lift(s, gfn)) {
+        if (!stepping)
+            stub_unisolate(s);
+        if (s->vm_paused && microvmi_resume(s->vm) == MICROVMI_OK)
+            s->vm_paused = false;
+        return false;
+    }
+    v->lifted_gfn[v->nlifted++] = gfn;
+    if (!stepping && v->step == STEP_NONE && !stub_step_begin(s, ev->vcpu, why)) {
+        stub_watch_protect(s, gfn);
+        v->nlifted--;
+        stub_unisolate(s);
+        if (s->vm_paused && microvmi_resume(s->vm) == MICROVMI_OK)
+            s->vm_paused = false;
+        return false;
+    }
+    /* A page-crossing access may fault on its second page during the step:
+     * v->step is already set then, and that page is lifted too. */
+    reply(s, ev, MICROVMI_RESPONSE_CONTINUE);
+    if (s->vm_paused && microvmi_resume(s->vm) == MICROVMI_OK)
+        s->vm_paused = false;
+    return true;
+}
+
 static void on_memory(struct stub *s, const struct microvmi_event *ev)
 {
     int type;
     uint64_t addr;
     struct stub_vcpu *v = &s->vcpus[ev->vcpu];
-    if (!stub_watch_match(s, ev->u.memory.gpa, ev->u.memory.size, ev->u.memory.access, &type,
-                          &addr) ||
-        !cr3_passes(s, ev)) {
+    bool hit = stub_watch_match(s, ev->u.memory.gpa, ev->u.memory.size, ev->u.memory.access,
+                                &type, &addr) && cr3_passes(s, ev);
+    if (hit) {
+        v->watch_pending = true;
+        v->watch_type = type;
+        v->watch_addr = addr;
+    }
+    if (s->opt->watch_lift && lift_and_step(s, ev, hit ? STEP_WATCH : STEP_OVER_WATCH))
+        return;
+    if (!hit) {
+        /* The driver performs this one access despite the permissions;
+         * nobody else is held up. */
         reply(s, ev, MICROVMI_RESPONSE_EMULATE);
         return;
     }
-    v->watch_pending = true;
-    v->watch_type = type;
-    v->watch_addr = addr;
     if (v->step == STEP_USER && v->ss_on) {
         /* already stepping: the access lands, the step event reports it */
         reply(s, ev, MICROVMI_RESPONSE_EMULATE);
         return;
     }
     if (!(s->caps & MICROVMI_CAP_EVENT_SINGLESTEP)) {
-        /* No way to stop right after the access: report it before. */
+        /* No way to stop right after the access: report it before, and let
+         * it land when gdb resumes (stub_release_held). */
         hold(s, ev);
         report_watch(s, ev->vcpu);
         return;

@@ -76,6 +76,9 @@ void stub_step_end(struct stub *s, uint32_t vcpu)
     } else if (v->step == STEP_OVER_HWBP) {
         stub_hwbp_enable_on(s, vcpu, v->step_over_hw, true);
     }
+    for (int i = 0; i < v->nlifted; i++)
+        stub_watch_protect(s, v->lifted_gfn[i]);
+    v->nlifted = 0;
     v->step = STEP_NONE;
     v->step_how = STEP_HOW_NONE;
 }

@@ -28,6 +28,7 @@ enum stub_step_purpose {
     STEP_OVER_SWBP,  /* a breakpoint hit outside cr3filter: execute the original insn */
     STEP_OVER_HWBP,  /* same for a debug-register breakpoint */
     STEP_WATCH,      /* let a watched access land, then report it */
+    STEP_OVER_WATCH, /* let an access next to a watched range land silently */
 };
 
 enum stub_step_how { STEP_HOW_NONE, STEP_HOW_MTF, STEP_HOW_NATIVE, STEP_HOW_TEMPBP };
@@ -44,6 +45,8 @@ struct stub_vcpu {
     int step_over_hw;          /* STEP_OVER_HWBP: DR slot to enable again */
     uint64_t tempbp[2];        /* STEP_HOW_TEMPBP: temporary breakpoints (gva) */
     int ntempbp;
+    uint64_t lifted_gfn[2];    /* pages whose watch permissions are lifted for this step */
+    int nlifted;
     bool watch_pending;        /* a watched access is under way: report at the step */
     int watch_type;            /* 2 write, 3 read, 4 access */
     uint64_t watch_addr;       /* gva reported to gdb */
@@ -203,6 +206,10 @@ int stub_watch_remove(struct stub *s, int type, uint64_t addr, uint64_t len);
 bool stub_watch_match(struct stub *s, uint64_t gpa, uint64_t size, enum microvmi_access access,
                       int *type, uint64_t *report_addr);
 void stub_watch_remove_all(struct stub *s);
+/* Give one of our pages its original permissions back for a moment (an
+ * access steps through alone), then take them away again. */
+bool stub_watch_lift(struct stub *s, uint64_t gfn);
+void stub_watch_protect(struct stub *s, uint64_t gfn);
 /* step.c */
 enum stub_resume_action { RESUME_STAY, RESUME_RUN, RESUME_STEP };
 bool stub_resume(struct stub *s, const enum stub_resume_action *acts);

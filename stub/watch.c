@@ -166,6 +166,19 @@ bool stub_watch_match(struct stub *s, uint64_t gpa, uint64_t size, enum microvmi
     return false;
 }
 
+bool stub_watch_lift(struct stub *s, uint64_t gfn)
+{
+    struct stub_page *p = page_find(s, gfn);
+    return p && microvmi_set_page_access(s->vm, 0, gfn, p->orig) == MICROVMI_OK;
+}
+
+void stub_watch_protect(struct stub *s, uint64_t gfn)
+{
+    struct stub_page *p = page_find(s, gfn);
+    if (p)
+        microvmi_set_page_access(s->vm, 0, gfn, wanted(p));
+}
+
 void stub_watch_remove_all(struct stub *s)
 {
     for (size_t i = 0; i < s->nwatches; i++)

@@ -165,26 +165,45 @@ def sc_break_tick(c):
     c.integrity(p.addr, before, [c.sym("guest_tick")])
 
 
-def sc_watch_kinds(c):
-    p = c.start_stub()
-    out = c.gdb(p.addr, [
-        "watch guest_counter", "continue", "continue", "delete",
-        "rwatch guest_counter", "continue", "delete",
-        "awatch guest_counter", "continue", "delete", "detach"])
+WATCH_TIMEOUT = 60  # a watch that never fires must not hold the suite for long
+
+
+def sc_watch_write(c, *extra):
+    p = c.start_stub(*extra)
+    out = c.gdb(p.addr, ["watch guest_counter", "continue", "continue", "delete", "detach"],
+                timeout=WATCH_TIMEOUT)
     m = re.findall(r"Old value = (\d+)\s+New value = (\d+)", out)
     check(re.search(r"Hardware watchpoint \d+: guest_counter", out), "watch stops", out)
-    check(len(m) >= 2 and all(int(n) == int(o) + 1 for o, n in m[:2]),
-          "watch shows old and new value (+1)", out)
-    check(re.search(r"Hardware read watchpoint \d+: guest_counter\s+Value = \d+", out),
-          "rwatch stops with the value", out)
-    check(re.search(r"Hardware access \(read/write\) watchpoint \d+: guest_counter", out),
-          "awatch stops", out)
+    check(len(m) == 2 and all(int(n) == int(o) + 1 for o, n in m),
+          "watch shows old and new value (+1), twice", out)
+
+
+def sc_watch_read(c, *extra):
+    p = c.start_stub(*extra)
+    out = c.gdb(p.addr, ["rwatch guest_counter", "continue", "continue", "delete", "detach"],
+                timeout=WATCH_TIMEOUT)
+    check(len(re.findall(r"Hardware read watchpoint \d+: guest_counter\s+Value = \d+", out)) == 2,
+          "rwatch stops with the value, twice", out)
+
+
+def sc_watch_access(c, *extra):
+    p = c.start_stub(*extra)
+    out = c.gdb(p.addr, ["awatch guest_counter", "continue", "continue", "delete", "detach"],
+                timeout=WATCH_TIMEOUT)
+    check(len(re.findall(r"hit Hardware access \(read/write\) watchpoint \d+: guest_counter", out)) == 2,
+          "awatch stops, twice", out)
+
+
+def sc_watch_lift(c):
+    """--watch-mode lift: permissions lifted for one lone step instead of EMULATE."""
+    sc_watch_write(c, "--watch-mode", "lift")
+    sc_watch_read(c, "--watch-mode", "lift")
 
 
 def sc_watch_buffer(c):
     p = c.start_stub()
     out = c.gdb(p.addr, ["p sizeof(guest_buffer)", "watch guest_buffer", "continue",
-                         "p $pc", "delete", "detach"])
+                         "p $pc", "delete", "detach"], timeout=WATCH_TIMEOUT)
     check("$1 = 8192" in out, "guest_buffer is 8 KiB", out)
     check(re.search(r"Hardware watchpoint 1: guest_buffer", out) and "New value" in out,
           "8 KiB watch stops with old/new value", out)

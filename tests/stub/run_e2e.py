@@ -87,23 +87,30 @@ class Ctx:
     def gdb(self, addr, cmds, sigint_on=None, pre=(), timeout=GDB_TIMEOUT):
         """Run gdb in batch mode. sigint_on=(stub, regex, delay): once the
         stub's -v log matches regex, wait delay seconds and press Ctrl-C."""
-        argv = ["timeout", str(timeout), "gdb", "-nx", "-batch",
+        # gdb runs without timeout(1): that one would send our Ctrl-C to its
+        # whole process group a second time ("Give up waiting?").
+        argv = ["gdb", "-nx", "-batch",
                 "-ex", "set pagination off", "-ex", "set confirm off",
                 "-ex", "set width 0"] + list(pre) + [
                 "-ex", "file " + self.guest, "-ex", "target remote " + addr]
         for c in cmds:
             argv += ["-ex", c]
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + timeout
         if sigint_on is not None:
             stub, pattern, delay = sigint_on
-            deadline = time.time() + timeout
             while time.time() < deadline and p.poll() is None:
                 if re.search(pattern, open(stub.logfile).read()):
                     break
                 time.sleep(0.1)
             time.sleep(delay)
             p.send_signal(signal.SIGINT)
-        out, _ = p.communicate()
+        try:
+            out, _ = p.communicate(timeout=max(1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+            out += "\n[gdb killed after %d s]\n" % timeout
         return out
 
     # ------------------------------------------------------------ raw client

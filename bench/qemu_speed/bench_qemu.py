@@ -139,7 +139,7 @@ def bench_memory(a):
             stub = Stub(a.stub, work, qemu_params(vmdir), once=True, verbose=False)
             t_stub = min(t_stub, timed_dump(stub.addr, os.path.join(work, "stub.bin"),
                                               syms["do_sys_openat2"]))
-            stub.p.wait(30)
+            stub.stop()  # --once would do; SIGTERM does not depend on it
             t_qemu = min(t_qemu, timed_dump(vmdir + "/gdb.sock", os.path.join(work, "qemu.bin"),
                                               syms["do_sys_openat2"]))
         # The server side alone, no gdb: a raw client reading with the
@@ -192,7 +192,7 @@ def bench_breakpoints(a):
         for _ in range(a.rounds):
             stub = Stub(a.stub, work, qemu_params(vmdir), once=True, verbose=False)
             r_stub = max(r_stub, bp_rate(stub.addr, a.guest, a.seconds))
-            stub.p.wait(30)
+            stub.stop()
             r_qemu = max(r_qemu, bp_rate(vmdir + "/gdb.sock", a.guest, a.seconds))
         print("breakpoints: gdb continue round trips, break guest_tick (bundled guest, TCG), "
               "best of %d x %.0f s" % (a.rounds, a.seconds))

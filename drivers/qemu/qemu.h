@@ -33,6 +33,14 @@ struct qemu_vcpu {
     uint64_t hmp_key[9];
 };
 
+/* A gdbstub register resolved once to its place in microvmi_x86_regs. */
+struct qemu_reg_slot {
+    uint32_t goff, gbytes;  /* in the `g` bytes */
+    uint32_t soff, ssize;   /* in struct microvmi_x86_regs */
+    uint32_t group, regnum;
+    const char *name;
+};
+
 struct qemu_native {
     char type;          /* '0'..'4' as in Z packets */
     uint64_t addr, len;
@@ -60,6 +68,9 @@ struct qemu_ctx {
     /* the gdbstub channel (absent: QMP-only control, no events) */
     bool have_gdb;
     struct qgdb gdb;
+    struct qemu_reg_slot slots[TDESC_MAX_REGS];
+    size_t nslots;
+    bool slots_ready;
     char vcont[256];    /* the action the VM runs with (while gdb.running) */
 
     uint32_t nvcpus;
@@ -118,9 +129,8 @@ enum microvmi_status qemu_write_registers(void *ctx, uint32_t vcpu,
 void qemu_prefetch_hmp(struct qemu_ctx *q, uint32_t vcpu);
 /* rip and cr3 of a stopped vCPU from the gdbstub alone (cheap). */
 enum microvmi_status qemu_rip_cr3(struct qemu_ctx *q, uint32_t vcpu, uint64_t *rip, uint64_t *cr3);
-/* `g` bytes -> regs (GPR, CONTROL, FPU, MSRS groups) and back. */
-void qemu_regs_from_g(const struct tdesc *t, const uint8_t *g, size_t glen,
-                      struct microvmi_x86_regs *r);
+/* `g` bytes -> regs (GPR, CONTROL, FPU, MSRS groups). */
+void qemu_regs_from_g(struct qemu_ctx *q, const uint8_t *g, struct microvmi_x86_regs *r);
 
 /* memory.c */
 enum microvmi_status qemu_mem_open(struct qemu_ctx *q, const char *mem_param);

@@ -81,18 +81,35 @@ static void copy_le(void *dst, size_t dlen, const void *src, size_t slen)
     memcpy(dst, src, dlen < slen ? dlen : slen);
 }
 
-void qemu_regs_from_g(const struct tdesc *t, const uint8_t *g, size_t glen,
-                      struct microvmi_x86_regs *r)
+/* Resolve every register of QEMU's description once (names, sizes and
+ * offsets never change for a connection): a stop then costs a few memcpy. */
+static void slots_init(struct qemu_ctx *q)
 {
-    uint32_t got = 0;
-    for (size_t i = 0; i < t->count; i++) {
+    const struct tdesc *t = &q->gdb.tdesc;
+    q->nslots = 0;
+    for (size_t i = 0; i < t->count && q->nslots < TDESC_MAX_REGS; i++) {
         const struct tdesc_reg *tr = &t->regs[i];
         size_t off, size;
         uint32_t group;
-        if (tr->offset + tr->bytes > glen || !locate(tr, &off, &size, &group))
+        if (tr->offset + tr->bytes > q->gdb.g_len || tr->bytes > 16 ||
+            !locate(tr, &off, &size, &group))
             continue;
-        copy_le((uint8_t *)r + off, size, g + tr->offset, tr->bytes);
-        got |= group;
+        q->slots[q->nslots++] = (struct qemu_reg_slot){
+            .goff = tr->offset, .gbytes = tr->bytes, .soff = (uint32_t)off,
+            .ssize = (uint32_t)size, .group = group, .regnum = tr->regnum, .name = tr->name };
+    }
+    q->slots_ready = true;
+}
+
+void qemu_regs_from_g(struct qemu_ctx *q, const uint8_t *g, struct microvmi_x86_regs *r)
+{
+    if (!q->slots_ready)
+        slots_init(q);
+    uint32_t got = 0;
+    for (size_t i = 0; i < q->nslots; i++) {
+        const struct qemu_reg_slot *sl = &q->slots[i];
+        copy_le((uint8_t *)r + sl->soff, sl->ssize, g + sl->goff, sl->gbytes);
+        got |= sl->group;
     }
     /* Selectors and fs/gs bases alone are not the SEGMENTS group (HMP adds
      * the rest); the others are complete from the gdbstub. */
@@ -119,7 +136,7 @@ static enum microvmi_status load_g(struct qemu_ctx *q, uint32_t vcpu)
 static void hmp_key(struct qemu_ctx *q, uint32_t vcpu, uint64_t key[9])
 {
     struct microvmi_x86_regs r = { 0 };
-    qemu_regs_from_g(&q->gdb.tdesc, q->vcpus[vcpu].g, q->gdb.g_len, &r);
+    qemu_regs_from_g(q, q->vcpus[vcpu].g, &r);
     uint64_t k[9] = { r.cs.selector, r.ss.selector, r.ds.selector, r.es.selector, r.fs.selector,
                       r.gs.selector, r.cr0, r.cr4, r.efer };
     memcpy(key, k, sizeof k);
@@ -188,7 +205,7 @@ enum microvmi_status qemu_rip_cr3(struct qemu_ctx *q, uint32_t vcpu, uint64_t *r
     if (st != MICROVMI_OK)
         return st;
     struct microvmi_x86_regs r = { 0 };
-    qemu_regs_from_g(&q->gdb.tdesc, q->vcpus[vcpu].g, q->gdb.g_len, &r);
+    qemu_regs_from_g(q, q->vcpus[vcpu].g, &r);
     *rip = r.rip;
     *cr3 = r.cr3;
     return MICROVMI_OK;
@@ -216,7 +233,7 @@ static enum microvmi_status read_stopped(struct qemu_ctx *q, uint32_t vcpu,
     struct qemu_vcpu *v = &q->vcpus[vcpu];
     *regs = v->hmp;
     if (q->have_gdb)
-        qemu_regs_from_g(&q->gdb.tdesc, v->g, q->gdb.g_len, regs);
+        qemu_regs_from_g(q, v->g, regs);
     return MICROVMI_OK;
 }
 
@@ -291,28 +308,26 @@ enum microvmi_status qemu_write_registers(void *ctx, uint32_t vcpu,
     if (bad)
         return microvmi_fail(q->vm, MICROVMI_NOT_SUPPORTED,
                              "QEMU cannot write %s (not in its gdbstub); leave them unchanged", bad);
-    const struct tdesc *t = &q->gdb.tdesc;
     struct qemu_vcpu *v = &q->vcpus[vcpu];
-    for (size_t i = 0; i < t->count; i++) {
-        const struct tdesc_reg *tr = &t->regs[i];
-        size_t off, size;
-        uint32_t group;
-        if (tr->offset + tr->bytes > q->gdb.g_len || tr->bytes > 16 ||
-            !locate(tr, &off, &size, &group) || !(regs->present & group))
+    if (!q->slots_ready)
+        slots_init(q);
+    for (size_t i = 0; i < q->nslots; i++) {
+        const struct qemu_reg_slot *sl = &q->slots[i];
+        if (!(regs->present & sl->group))
             continue;
         uint8_t want[16];
-        copy_le(want, tr->bytes, (const uint8_t *)regs + off, size);
-        if (!memcmp(want, v->g + tr->offset, tr->bytes))
+        copy_le(want, sl->gbytes, (const uint8_t *)regs + sl->soff, sl->ssize);
+        if (!memcmp(want, v->g + sl->goff, sl->gbytes))
             continue;
-        st = qgdb_write_reg(&q->gdb, vcpu + 1, tr->regnum, want, tr->bytes);
+        st = qgdb_write_reg(&q->gdb, vcpu + 1, sl->regnum, want, sl->gbytes);
         if (st != MICROVMI_OK) {
             v->g_valid = v->hmp_valid = v->hmp_cached = false;
             if (st == MICROVMI_INVALID_ARG || st == MICROVMI_NOT_SUPPORTED)
                 return microvmi_fail(q->vm, MICROVMI_NOT_SUPPORTED,
-                                     "QEMU refused to write %s: %s", tr->name, q->gdb.err);
+                                     "QEMU refused to write %s: %s", sl->name, q->gdb.err);
             return qemu_fail_gdb(q, st);
         }
-        memcpy(v->g + tr->offset, want, tr->bytes);
+        memcpy(v->g + sl->goff, want, sl->gbytes);
         v->hmp_valid = v->hmp_cached = false;
     }
     return MICROVMI_OK;

@@ -240,6 +240,8 @@ void emu_event_begin(struct emu_vcpu *v, enum microvmi_event_kind kind, uint64_t
 /* Stop the run at once; the run thread posts v->ev. */
 void emu_event_stop(struct emu_vcpu *v);
 uint8_t emu_insn_len(struct emu_vcpu *v, uint64_t addr);
+uint64_t emu_fault_rip(struct emu_vcpu *v, uint64_t rip, uint64_t addr);
+int emu_uc_gpr(unsigned cs_reg);
 
 /* intercepts.c */
 enum microvmi_status emu_toggle_intercept(struct emu *emu, uint32_t vcpu,

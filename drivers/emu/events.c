@@ -247,18 +247,120 @@ static bool on_invalid(uc_engine *uc, void *user)
     return true;
 }
 
+static bool insn_reads_memory(struct emu_vcpu *v, uint64_t rip)
+{
+    struct emu *emu = v->emu;
+    uint8_t buf[16];
+    bool reads = false;
+    if (!emu_gpa_ok(emu, rip, sizeof buf))
+        return true;
+    memcpy(buf, emu->ram + rip, sizeof buf);
+    cs_insn *insn = NULL;
+    if (cs_disasm(emu->cs, buf, sizeof buf, rip, 1, &insn) == 1 && insn->detail) {
+        const cs_x86 *x = &insn->detail->x86;
+        for (uint8_t i = 0; i < x->op_count; i++)
+            if (x->operands[i].type == X86_OP_MEM && (x->operands[i].access & CS_AC_READ))
+                reads = true;
+    } else {
+        reads = true;
+    }
+    if (insn)
+        cs_free(insn, 1);
+    return reads;
+}
+
+static bool insn_is_atomic(const cs_insn *in)
+{
+    const cs_x86 *x = &in->detail->x86;
+    bool mem = false;
+    for (uint8_t i = 0; i < x->op_count; i++)
+        mem |= x->operands[i].type == X86_OP_MEM;
+    return mem && (x->prefix[0] == X86_PREFIX_LOCK || in->id == X86_INS_XCHG);
+}
+
+static uint64_t effective_address(struct emu_vcpu *v, const cs_insn *in, const x86_op_mem *m)
+{
+    uint64_t ea = (uint64_t)m->disp;
+    if (m->base == X86_REG_RIP)
+        ea += in->address + in->size;
+    else if (m->base != X86_REG_INVALID)
+        ea += emu_reg(v, emu_uc_gpr(m->base));
+    if (m->index != X86_REG_INVALID)
+        ea += emu_reg(v, emu_uc_gpr(m->index)) * (uint64_t)m->scale;
+    if (m->segment == X86_REG_FS)
+        ea += emu_reg(v, UC_X86_REG_FS_BASE);
+    else if (m->segment == X86_REG_GS)
+        ea += emu_reg(v, UC_X86_REG_GS_BASE);
+    return ea;
+}
+
+/* Unicorn syncs RIP before ordinary loads and stores but not before atomic
+ * ones: after a fault RIP may still name an earlier, already executed
+ * instruction of the block. Find the instruction that really faulted: the
+ * one at RIP if its operand covers addr, else the next atomic one. */
+uint64_t emu_fault_rip(struct emu_vcpu *v, uint64_t rip, uint64_t addr)
+{
+    struct emu *emu = v->emu;
+    uint8_t buf[160];
+    size_t n = sizeof buf;
+    if (!emu_gpa_ok(emu, rip, 1))
+        return rip;
+    if (!emu_gpa_ok(emu, rip, n))
+        n = (size_t)(emu->ram_size - rip);
+    memcpy(buf, emu->ram + rip, n);
+    cs_insn *in = NULL;
+    size_t count = cs_disasm(emu->cs, buf, n, rip, 10, &in);
+    uint64_t found = rip;
+    for (size_t i = 0; i < count; i++) {
+        if (!in[i].detail)
+            break;
+        const cs_x86 *x = &in[i].detail->x86;
+        bool covers = false;
+        for (uint8_t k = 0; k < x->op_count; k++) {
+            if (x->operands[k].type != X86_OP_MEM)
+                continue;
+            uint64_t ea = effective_address(v, &in[i], &x->operands[k].mem);
+            covers |= addr >= ea && addr < ea + x->operands[k].size;
+        }
+        if ((i == 0 && covers) || (i > 0 && insn_is_atomic(&in[i]))) {
+            found = in[i].address;
+            break;
+        }
+        const uint8_t *g = in[i].detail->groups;
+        bool ends = false;
+        for (uint8_t k = 0; k < in[i].detail->groups_count; k++)
+            ends |= g[k] == CS_GRP_JUMP || g[k] == CS_GRP_CALL || g[k] == CS_GRP_RET;
+        if (ends)
+            break;
+    }
+    if (in)
+        cs_free(in, count);
+    return found;
+}
+
 /* A page the vCPU's view does not allow: stop before the access lands. */
 static bool on_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
                     void *user)
 {
     struct emu_vcpu *v = user;
-    (void)uc;
-    (void)value;
     if (v->ev_ready || v->dead)
         return false;
     enum microvmi_access access = type == UC_MEM_WRITE_PROT  ? MICROVMI_ACCESS_W
                                   : type == UC_MEM_FETCH_PROT ? MICROVMI_ACCESS_X
                                                               : MICROVMI_ACCESS_R;
+    struct emu *emu = v->emu;
+    uint64_t gfn = addr / MICROVMI_PAGE_SIZE;
+    if (access == MICROVMI_ACCESS_W && gfn < emu->npages &&
+        (emu->view[v->view].perm[gfn] & MICROVMI_ACCESS_W)) {
+        /* Writable in the view, unwritable here only because unreadable
+         * (slat.c): a read-modify-write reports its read, a plain store
+         * lands as if nothing happened. */
+        if (!insn_reads_memory(v, emu_reg(v, UC_X86_REG_RIP))) {
+            uc_mem_write(uc, addr, &value, (size_t)size);
+            return true;
+        }
+        access = MICROVMI_ACCESS_R;
+    }
     emu_event_begin(v, MICROVMI_EVENT_MEMORY, 0);
     v->ev.u.memory.gpa = addr;
     v->ev.u.memory.gva = addr;

@@ -25,7 +25,7 @@ static const enum microvmi_event_kind site_event[] = {
     [EMU_SITE_CPUID] = MICROVMI_EVENT_CPUID,     [EMU_SITE_DRBP] = MICROVMI_EVENT_EXCEPTION,
 };
 
-static int uc_gpr(unsigned cs_reg)
+int emu_uc_gpr(unsigned cs_reg)
 {
     static const struct { unsigned cs; int uc; } map[] = {
         {X86_REG_RAX, UC_X86_REG_RAX}, {X86_REG_RBX, UC_X86_REG_RBX}, {X86_REG_RCX, UC_X86_REG_RCX},
@@ -66,7 +66,7 @@ static void on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     if (v->ev_ready || v->dead || v->skip_addr == addr)
         return;
     const struct emu_filter *f = &v->filter[site_event[s->kind]];
-    uint64_t value = s->reg ? emu_reg(v, uc_gpr(s->reg)) : 0;
+    uint64_t value = s->reg ? emu_reg(v, emu_uc_gpr(s->reg)) : 0;
     switch (s->kind) {
     case EMU_SITE_CR:
         if (!emu_filter_match(f, s->index))

@@ -104,6 +104,13 @@ static bool run_once(struct emu *emu, struct emu_vcpu *v, char *why, size_t len)
     }
     if (v->ev_ready) {
         v->ev.rip = emu_reg(v, UC_X86_REG_RIP);
+        if (v->ev.kind == MICROVMI_EVENT_MEMORY && v->ev.u.memory.access != MICROVMI_ACCESS_X) {
+            uint64_t at = emu_fault_rip(v, v->ev.rip, v->ev.u.memory.gva);
+            if (at != v->ev.rip) {
+                emu_set_reg(v, UC_X86_REG_RIP, at);
+                v->ev.rip = at;
+            }
+        }
         v->ev.cr3 = emu_reg(v, UC_X86_REG_CR3);
         return true;
     }

@@ -115,6 +115,11 @@ static void memsync_refresh(struct emu *emu)
 static void apply_page(struct emu_vcpu *v, uint64_t gfn, uint8_t perm, uint32_t frame)
 {
     struct emu *emu = v->emu;
+    /* QEMU's atomic read-modify-writes only check write permission: an
+     * unreadable page is made unwritable too, and events.c tells the
+     * writes that only write from those that also read. */
+    if (!(perm & MICROVMI_ACCESS_R))
+        perm &= (uint8_t)~MICROVMI_ACCESS_W;
     uint64_t gpa = gfn * MICROVMI_PAGE_SIZE;
     emu_invalidate_vcpu(v, gpa, MICROVMI_PAGE_SIZE);
     if (v->applied_remap[gfn] != frame) {
@@ -143,7 +148,10 @@ void emu_slat_apply(struct emu_vcpu *v)
             changed = true;
         }
     }
-    (void)changed;
+    /* uc_mem_protect flushes Unicorn's TLB only when write permission
+     * changes: a page made unreadable would stay readable through it. */
+    if (changed)
+        emu_flush_tlb(v);
 }
 
 static void apply_all(struct emu *emu)
@@ -159,6 +167,7 @@ void emu_slat_permit_once(struct emu_vcpu *v, uint64_t gfn)
         return;
     v->emulate_gfn = gfn;
     apply_page(v, gfn, MICROVMI_ACCESS_RWX, v->applied_remap[gfn]);
+    emu_flush_tlb(v);
 }
 
 void emu_slat_restore(struct emu_vcpu *v, uint64_t gfn)
@@ -169,6 +178,7 @@ void emu_slat_restore(struct emu_vcpu *v, uint64_t gfn)
         return;
     const struct emu_view *view = &emu->view[v->view];
     apply_page(v, gfn, view->perm[gfn], view->remap[gfn]);
+    emu_flush_tlb(v);
 }
 
 static enum microvmi_status check_view(struct emu *emu, uint16_t view)

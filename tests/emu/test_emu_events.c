@@ -185,6 +185,32 @@ static void memory_deny_and_emulate(void **state)
     assert_true(wait_above(vm, buf + 0x100, now, WAIT) > now);
 }
 
+/* An unreadable page: the guest's `lock xadd` on guest_counter reports its
+ * read; plain stores to the same page (guest_percpu_counter) still land. */
+static void read_event_on_atomic(void **state)
+{
+    microvmi_t *vm = vm_open(state);
+    uint64_t counter = sym("guest_counter"), percpu = sym("guest_percpu_counter");
+    assert_int_equal(counter >> 12, percpu >> 12);
+    assert_int_equal(microvmi_set_page_access(vm, 0, counter >> 12,
+                                              MICROVMI_ACCESS_W | MICROVMI_ACCESS_X),
+                     MICROVMI_OK);
+    struct microvmi_event ev;
+    do {
+        assert_true(wait_event(vm, MICROVMI_EVENT_MEMORY, &ev, WAIT));
+        if (ev.u.memory.gpa != counter)
+            reply_flags(vm, &ev, MICROVMI_RESPONSE_EMULATE);
+    } while (ev.u.memory.gpa != counter);
+    assert_int_equal(ev.u.memory.access, MICROVMI_ACCESS_R);
+    assert_int_equal(ev.u.memory.size, 8);
+    assert_true(ev.rip >= sym("guest_tick") && ev.rip < sym("guest_tick") + 0x40);
+    assert_int_equal(microvmi_set_page_access(vm, 0, counter >> 12, MICROVMI_ACCESS_RWX),
+                     MICROVMI_OK);
+    assert_int_equal(reply_flags(vm, &ev, MICROVMI_RESPONSE_CONTINUE), MICROVMI_OK);
+    uint64_t c = read_u64(vm, counter);
+    assert_true(wait_above(vm, counter, c + 100, WAIT) > c + 100);
+}
+
 static void execute_event(void **state)
 {
     microvmi_t *vm = vm_open(state);
@@ -345,6 +371,7 @@ int main(void)
         cmocka_unit_test_teardown(msr_write_and_read, vm_close),
         cmocka_unit_test_teardown(cpuid_reply, vm_close),
         cmocka_unit_test_teardown(memory_deny_and_emulate, vm_close),
+        cmocka_unit_test_teardown(read_event_on_atomic, vm_close),
         cmocka_unit_test_teardown(execute_event, vm_close),
         cmocka_unit_test_teardown(views_change_gfn, vm_close),
         cmocka_unit_test_teardown(pf_exception, vm_close),

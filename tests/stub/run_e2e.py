@@ -527,6 +527,14 @@ def sc_stdio(c):
           "target remote | microvmi-gdbstub --listen stdio", t)
 
 
+def sc_unix(c):
+    sock = os.path.join(c.work, "stub.sock")
+    p = c.start_stub(listen="unix:" + sock)
+    check(p.addr == "unix:" + sock, "listening on the unix socket (%s)" % p.addr)
+    out = c.gdb(sock, ["break guest_tick", "continue", "p guest_counter", "detach"])
+    check(re.search(r"Breakpoint 1, (0x[0-9a-f]+ in )?guest_tick", out), "gdb over a unix socket", out)
+
+
 def sc_file_driver(c):
     """Any driver: the read-only file driver on an ELF core QEMU dumps."""
     if not shutil.which("qemu-system-x86_64"):

@@ -24,12 +24,11 @@
 
 #define LOAD 0x200000ull
 #define COUNTER 0x300000ull
-#define LOOP_INSNS 5
+#define LOOP_INSNS 4
 
-/* mov ebx, COUNTER; loop: add rax,rcx; xor rdx,rax; inc rcx; inc qword [rbx]; jmp loop */
-static const uint8_t loop_code[] = {0xbb, 0x00, 0x00, 0x30, 0x00, 0x48, 0x01, 0xc8, 0x48,
-                                    0x31, 0xc2, 0x48, 0xff, 0xc1, 0x48, 0xff, 0x03, 0xeb,
-                                    0xf2};
+/* loop: add rax,rcx; xor rdx,rax; inc rcx; jmp loop  (progress: rcx) */
+static const uint8_t loop_code[] = {0x48, 0x01, 0xc8, 0x48, 0x31, 0xc2,
+                                    0x48, 0xff, 0xc1, 0xeb, 0xf5};
 /* wait: cmp qword [COUNTER], 0; je wait; loop: int3; jmp loop
  * (the bench sets the counter once the int3 intercept is on) */
 static const uint8_t int3_code[] = {0x48, 0x83, 0x3c, 0x25, 0x00, 0x00, 0x30, 0x00, 0x00,
@@ -112,8 +111,8 @@ static double raw_loop_ips_once(double seconds)
     double t = now_s();
     uc_emu_start(uc, LOAD, 0, (uint64_t)(seconds * 1e6), 0);
     t = now_s() - t;
-    uint64_t n;
-    memcpy(&n, ram + COUNTER, 8);
+    uint64_t n = 0;
+    uc_reg_read(uc, UC_X86_REG_RCX, &n);
     uc_close(uc);
     munmap(ram, 16 << 20);
     return (double)n * LOOP_INSNS / t;
@@ -154,13 +153,21 @@ static double raw_int3_rate(uint64_t n)
 
 /* ------------------------------------------------------------ the driver */
 
+static uint64_t rcx_of(microvmi_t *vm)
+{
+    struct microvmi_x86_regs r;
+    microvmi_pause(vm);
+    microvmi_read_registers(vm, 0, &r);
+    microvmi_resume(vm);
+    return r.rcx;
+}
+
 static double driver_loop_ips_once(microvmi_t *vm, double seconds)
 {
-    uint64_t a = 0, b = 0;
-    microvmi_read_physical(vm, COUNTER, &a, 8, NULL);
+    uint64_t a = rcx_of(vm);
     double t = now_s();
     usleep((useconds_t)(seconds * 1e6));
-    microvmi_read_physical(vm, COUNTER, &b, 8, NULL);
+    uint64_t b = rcx_of(vm);
     t = now_s() - t;
     return (double)(b - a) * LOOP_INSNS / t;
 }

@@ -332,7 +332,8 @@ void emu_post_event_locked(struct emu *emu, struct emu_vcpu *v)
     v->ev.view = v->view;
     v->queued = true;
     emu->queue[emu->qlen++] = v;
-    if (!emu->efd_armed) {
+    /* A listen() in progress takes it at once: the fd is for pollers. */
+    if (!emu->efd_armed && !emu->listener) {
         uint64_t one = 1;
         if (write(emu->efd, &one, sizeof one) == (ssize_t)sizeof one)
             emu->efd_armed = true;
@@ -387,6 +388,10 @@ enum microvmi_status emu_listen(struct emu *emu, int timeout_ms, struct microvmi
             uint64_t n;
             if (read(emu->efd, &n, sizeof n) == (ssize_t)sizeof n)
                 emu->efd_armed = false;
+        } else if (emu->qlen > 0 && !emu->efd_armed) {
+            uint64_t one = 1;
+            if (write(emu->efd, &one, sizeof one) == (ssize_t)sizeof one)
+                emu->efd_armed = true;
         }
         if (emu->listener)
             emu->api_turn_until = mono_ns() + API_TURN_NS;

@@ -24,8 +24,7 @@ static enum stub_hr z_common(struct stub *s, const char *a, size_t n, bool inser
         if (can_swbp(s)) {
             err = insert ? stub_swbp_insert(s, addr, false) : stub_swbp_remove(s, addr, false);
         } else if (s->caps & MICROVMI_CAP_NATIVE_BREAKPOINT) {
-            err = microvmi_native_breakpoint(s->vm, MICROVMI_NATIVE_EXEC, addr, 1, insert) ==
-                          MICROVMI_OK ? 0 : EIO;
+            err = stub_native_bp(s, addr, insert);
         } else {
             return STUB_HR_REPLY; /* empty: not supported */
         }

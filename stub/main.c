@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 
     free(s.vcpus);
     free(s.swbps);
+    free(s.native_bps);
     for (size_t i = 0; i < s.nwatches; i++)
         free(s.watches[i].segs);
     free(s.watches);

@@ -116,6 +116,8 @@ struct stub {
     struct stub_page *pages;
     size_t npages, cappages;
     bool int3_intercept, db_intercept;
+    uint64_t *native_bps;      /* Z0 through the driver's native breakpoints */
+    size_t nnative_bps, capnative_bps;
 
     bool isolating;            /* one vCPU runs alone for an internal step */
     uint32_t iso_vcpu;
@@ -193,6 +195,7 @@ void stub_swbp_plant(struct stub *s, struct stub_swbp *bp);
 /* gdb wrote [addr, addr+len) (its addressing): keep planted 0xCC on top. */
 void stub_swbp_after_write(struct stub *s, uint64_t addr, size_t len);
 void stub_swbp_remove_all(struct stub *s);
+int stub_native_bp(struct stub *s, uint64_t addr, bool insert);
 /* hwbp.c */
 int stub_hwbp_insert(struct stub *s, uint64_t addr);
 int stub_hwbp_remove(struct stub *s, uint64_t addr);

@@ -120,8 +120,38 @@ void stub_swbp_after_write(struct stub *s, uint64_t addr, size_t len)
     }
 }
 
+int stub_native_bp(struct stub *s, uint64_t addr, bool insert)
+{
+    size_t i = 0;
+    while (i < s->nnative_bps && s->native_bps[i] != addr)
+        i++;
+    if (insert && i < s->nnative_bps)
+        return 0;
+    if (!insert && i == s->nnative_bps)
+        return 0;
+    if (insert && s->nnative_bps == s->capnative_bps) {
+        size_t cap = s->capnative_bps ? 2 * s->capnative_bps : 16;
+        uint64_t *p = realloc(s->native_bps, cap * sizeof *p);
+        if (!p)
+            return ENOMEM;
+        s->native_bps = p;
+        s->capnative_bps = cap;
+    }
+    if (microvmi_native_breakpoint(s->vm, MICROVMI_NATIVE_EXEC, addr, 1, insert) != MICROVMI_OK)
+        return EIO;
+    if (insert)
+        s->native_bps[s->nnative_bps++] = addr;
+    else
+        s->native_bps[i] = s->native_bps[--s->nnative_bps];
+    return 0;
+}
+
 void stub_swbp_remove_all(struct stub *s)
 {
+    while (s->nnative_bps) {
+        if (stub_native_bp(s, s->native_bps[s->nnative_bps - 1], false) != 0)
+            s->nnative_bps--; /* the driver refused: its close() removes it */
+    }
     while (s->nswbps)
         drop(s, s->nswbps - 1);
     if (s->int3_intercept) {

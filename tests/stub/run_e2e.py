@@ -535,6 +535,20 @@ def sc_unix(c):
     check(re.search(r"Breakpoint 1, (0x[0-9a-f]+ in )?guest_tick", out), "gdb over a unix socket", out)
 
 
+def sc_qemu_driver(c):
+    """Any driver: real QEMU (TCG) through the qemu driver's native mechanisms."""
+    if not shutil.which("qemu-system-x86_64"):
+        skip("qemu-system-x86_64 is not installed")
+    p = c.start_stub("--driver", "qemu", "--param", "launch=1", "--param", "kernel=" + c.guest)
+    out = c.gdb(p.addr, ["info registers cr3", "break guest_tick", "continue", "bt 2",
+                         "stepi", "p/x $pc", "monitor info", "detach"])
+    check(re.search(r"Breakpoint 1, (0x[0-9a-f]+ in )?guest_tick", out), "breakpoint on QEMU", out)
+    check(re.search(r"#1\s+0x[0-9a-f]+ in guest_main", out), "backtrace on QEMU", out)
+    m = re.search(r"^\$1 = (0x[0-9a-f]+)", out, re.M)
+    check(m and int(m.group(1), 16) != c.sym("guest_tick"), "stepi on QEMU moves the pc", out)
+    check("driver: qemu" in out and "Z0 native" in out, "native mechanisms chosen", out)
+
+
 def sc_file_driver(c):
     """Any driver: the read-only file driver on an ELF core QEMU dumps."""
     if not shutil.which("qemu-system-x86_64"):
@@ -571,7 +585,7 @@ def main():
     if not os.path.exists(args.stub):
         skip("microvmi-gdbstub was not built")
     matrix = subprocess.run([args.stub, "--list-drivers"], capture_output=True, text=True).stdout
-    if args.scenario != "file_driver" and not re.search(r"^capability.*\bemu\b", matrix, re.M):
+    if args.scenario not in ("file_driver", "qemu_driver") and not re.search(r"^capability.*\bemu\b", matrix, re.M):
         skip("the emu driver is not compiled in")
     c = Ctx(args)
     try:

@@ -33,6 +33,9 @@ struct cli_command {
     const char *synopsis;
     int min_args, max_args;
     bool needs_vm;
+    /* Reads vCPU state: the VM is paused around it when the driver can pause,
+     * because drivers refuse register reads of a running vCPU. */
+    bool pauses_vm;
     int (*run)(struct cli *cli, microvmi_t *vm);
 };
 

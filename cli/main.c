@@ -10,16 +10,16 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
-    { "drivers", "drivers [--markdown]", 0, 0, false, cmd_drivers },
-    { "version", "version", 0, 0, false, cmd_version },
-    { "info", "info", 0, 0, true, cmd_info },
-    { "regs", "regs [--vcpu N]", 0, 0, true, cmd_regs },
-    { "read-phys", "read-phys ADDR LEN", 2, 2, true, cmd_read_phys },
-    { "read-virt", "read-virt CR3 ADDR LEN [--vcpu N] [--paging MODE]", 3, 3, true,
+    { "drivers", "drivers [--markdown]", 0, 0, false, false, cmd_drivers },
+    { "version", "version", 0, 0, false, false, cmd_version },
+    { "info", "info", 0, 0, true, false, cmd_info },
+    { "regs", "regs [--vcpu N]", 0, 0, true, true, cmd_regs },
+    { "read-phys", "read-phys ADDR LEN", 2, 2, true, false, cmd_read_phys },
+    { "read-virt", "read-virt CR3 ADDR LEN [--vcpu N] [--paging MODE]", 3, 3, true, true,
       cmd_read_virt },
-    { "translate", "translate CR3 GVA [--vcpu N] [--paging MODE]", 2, 2, true, cmd_translate },
-    { "dump", "dump --out FILE", 0, 0, true, cmd_dump },
-    { "events", "events --kind K[,K...] [--count N]", 0, 0, true, cmd_events },
+    { "translate", "translate CR3 GVA [--vcpu N] [--paging MODE]", 2, 2, true, true, cmd_translate },
+    { "dump", "dump --out FILE", 0, 0, true, false, cmd_dump },
+    { "events", "events --kind K[,K...] [--count N]", 0, 0, true, false, cmd_events },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -147,7 +147,11 @@ int main(int argc, char **argv)
         return st == MICROVMI_INVALID_ARG || st == MICROVMI_NO_SUCH_DRIVER ? CLI_USAGE
                                                                              : CLI_FAILED;
     }
+    bool paused = cmd->pauses_vm && (microvmi_capabilities(vm) & MICROVMI_CAP_PAUSE_RESUME) &&
+                  microvmi_pause(vm) == MICROVMI_OK;
     rc = cmd->run(&cli, vm);
+    if (paused && microvmi_resume(vm) != MICROVMI_OK)
+        rc = cli_vm_error(vm, "resume");
     microvmi_destroy(vm);
     return rc;
 }

@@ -115,6 +115,17 @@ run 2 --driver nosuch info; expect_err "no driver named 'nosuch'"
 run 2 --driver file --param path=/x --param mem=1G info; expect_err "unknown parameter 'mem'"
 
 # bad command lines
+# A running VM (emu driver, bundled guest): commands that read vCPU state pause it around the read.
+guest=$(dirname "$bin")/../guest/microvmi-guest.elf
+if "$bin" drivers 2>/dev/null | grep -q '^emu:' && [ -f "$guest" ]; then
+  emu=(--driver emu --param "kernel=$guest")
+  run 0 "${emu[@]}" regs --vcpu 1; expect_out "vcpu 1"; expect_out "cr4 0x6a0"
+  run 0 "${emu[@]}" translate 0x1000 0x200123
+  expect_out "gva 0x200123 -> gpa 0x200123 (2 MiB page"
+else
+  echo "note: emu driver or bundled guest not built; running-VM checks not run"
+fi
+
 run 2
 run 2 bogus; expect_err "unknown command 'bogus'"
 run 2 --frobnicate info; expect_err "unknown option --frobnicate"

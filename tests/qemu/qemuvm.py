@@ -10,24 +10,10 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib"))
+from checks import Fail, check, skip  # noqa: E402,F401
+
 GDB_TIMEOUT = 150
-
-
-class Fail(Exception):
-    pass
-
-
-def skip(why):
-    print("skipped: " + why)
-    sys.exit(77)
-
-
-def check(cond, what, transcript=None):
-    if not cond:
-        if transcript is not None:
-            print("---- transcript ----\n" + transcript + "\n--------------------")
-        raise Fail(what)
-    print("ok: " + what)
 
 
 def wait_for(pred, timeout, what):

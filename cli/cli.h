@@ -42,7 +42,6 @@ struct cli_command {
 /* Helpers (util.c). */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_vm_error(microvmi_t *vm, const char *what);
-bool cli_parse_u64(const char *text, uint64_t *out);
 int cli_arg_u64(const char *text, const char *what, uint64_t *out);
 void cli_hexdump(uint64_t addr, const unsigned char *buf, size_t len);
 int cli_address_space(struct cli *cli, microvmi_t *vm, uint64_t cr3,

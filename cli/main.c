@@ -79,12 +79,12 @@ static int parse(int argc, char **argv, struct cli *cli)
                 return cli_usage_error("too many --param (at most %d)", CLI_MAX_PARAMS);
             cli->params[cli->nparams++] = v;
         } else if (is_option(a, "--vcpu")) {
-            if (!(v = option_value(argc, argv, &i, "--vcpu")) || !cli_parse_u64(v, &n) ||
+            if (!(v = option_value(argc, argv, &i, "--vcpu")) || !microvmi_parse_u64(v, &n) ||
                 n >= UINT32_MAX)
                 return cli_usage_error("--vcpu needs a vCPU number");
             cli->vcpu = (uint32_t)n;
         } else if (is_option(a, "--count")) {
-            if (!(v = option_value(argc, argv, &i, "--count")) || !cli_parse_u64(v, &n) || !n)
+            if (!(v = option_value(argc, argv, &i, "--count")) || !microvmi_parse_u64(v, &n) || !n)
                 return cli_usage_error("--count needs a positive number");
             cli->count = n;
         } else if (is_option(a, "--out")) {

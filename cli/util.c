@@ -1,6 +1,5 @@
 /* CLI helpers: messages and exit codes, numbers, hexdump, address spaces. */
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,37 +24,9 @@ int cli_vm_error(microvmi_t *vm, const char *what)
     return CLI_FAILED;
 }
 
-/* Decimal or 0x hex, optional K/M/G suffix; never octal. */
-bool cli_parse_u64(const char *text, uint64_t *out)
-{
-    if (!text || !isdigit((unsigned char)text[0]))
-        return false;
-    bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-    if (hex && !isxdigit((unsigned char)text[2]))
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(text, &end, hex ? 16 : 10);
-    if (errno)
-        return false;
-    unsigned shift = 0;
-    if (*end == 'k' || *end == 'K')
-        shift = 10;
-    else if (*end == 'm' || *end == 'M')
-        shift = 20;
-    else if (*end == 'g' || *end == 'G')
-        shift = 30;
-    if (shift)
-        end++;
-    if (*end || (shift && v > (UINT64_MAX >> shift)))
-        return false;
-    *out = (uint64_t)v << shift;
-    return true;
-}
-
 int cli_arg_u64(const char *text, const char *what, uint64_t *out)
 {
-    if (!cli_parse_u64(text, out))
+    if (!microvmi_parse_u64(text, out))
         return cli_usage_error("%s '%s' is not a number (decimal or 0x hex)", what, text);
     return CLI_OK;
 }

@@ -106,9 +106,7 @@ size_t microvmi_driver_ops_count(void);
 const struct microvmi_driver_ops *microvmi_driver_ops_at(size_t index);
 const struct microvmi_driver_ops *microvmi_driver_ops_find(const char *name);
 
-/* The parser behind microvmi_param_u64: decimal or 0x hex, optional K/M/G/T
- * suffix (powers of 1024), no overflow. False when malformed. */
-bool microvmi_parse_u64(const char *text, uint64_t *out);
+/* microvmi_parse_u64 (the parser behind microvmi_param_u64) is public: microvmi.h. */
 
 /* Check "key=value" strings against a driver's declared params ("key=..."
  * words): every entry has a '=', a declared key, and no key repeats. On

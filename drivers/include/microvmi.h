@@ -119,6 +119,12 @@ struct microvmi_cap_info {
 const struct microvmi_cap_info *microvmi_capability_table(size_t *count);
 const char *microvmi_cap_group_title(enum microvmi_cap_group group);
 
+/* Numbers as drivers' key=value params take them, so tools built on this API
+ * read numbers the same way: decimal or 0x hex (a leading 0 never means
+ * octal), optional K/M/G/T suffix (powers of 1024, "KiB"/"MB" spellings too),
+ * no overflow. Returns false when text is malformed. */
+bool microvmi_parse_u64(const char *text, uint64_t *out);
+
 /* ---------------------------------------------------------------- drivers */
 
 struct microvmi_driver_info {

@@ -244,4 +244,9 @@ int stub_serve(struct stub *s);
 /* ------------------------------------------------------------ target.xml */
 const char *stub_xml_find(const char *annex, size_t *len);
 
+/* Room for one more item in a table of count items with capacity *cap: returns
+ * the table to use from now on, or NULL when out of memory (the old table and
+ * *cap are then unchanged). */
+void *stub_reserve(void *items, size_t *cap, size_t count, size_t item_size, size_t initial);
+
 #endif

@@ -68,14 +68,10 @@ int stub_swbp_insert(struct stub *s, uint64_t addr, bool temp)
     uint8_t orig;
     if (microvmi_read_physical(s->vm, gpa, &orig, 1, NULL) != MICROVMI_OK)
         return EFAULT;
-    if (s->nswbps == s->capswbps) {
-        size_t cap = s->capswbps ? 2 * s->capswbps : 16;
-        struct stub_swbp *p = realloc(s->swbps, cap * sizeof *p);
-        if (!p)
-            return ENOMEM;
-        s->swbps = p;
-        s->capswbps = cap;
-    }
+    struct stub_swbp *swbps = stub_reserve(s->swbps, &s->capswbps, s->nswbps, sizeof *swbps, 16);
+    if (!swbps)
+        return ENOMEM;
+    s->swbps = swbps;
     struct stub_swbp *bp = &s->swbps[s->nswbps];
     *bp = (struct stub_swbp){ .addr = addr, .gpa = gpa, .orig = orig, .temp = temp };
     stub_swbp_plant(s, bp);
@@ -129,13 +125,12 @@ int stub_native_bp(struct stub *s, uint64_t addr, bool insert)
         return 0;
     if (!insert && i == s->nnative_bps)
         return 0;
-    if (insert && s->nnative_bps == s->capnative_bps) {
-        size_t cap = s->capnative_bps ? 2 * s->capnative_bps : 16;
-        uint64_t *p = realloc(s->native_bps, cap * sizeof *p);
-        if (!p)
+    if (insert) {
+        uint64_t *bps = stub_reserve(s->native_bps, &s->capnative_bps, s->nnative_bps,
+                                     sizeof *bps, 16);
+        if (!bps)
             return ENOMEM;
-        s->native_bps = p;
-        s->capnative_bps = cap;
+        s->native_bps = bps;
     }
     if (microvmi_native_breakpoint(s->vm, MICROVMI_NATIVE_EXEC, addr, 1, insert) != MICROVMI_OK)
         return EIO;

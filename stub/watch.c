@@ -38,14 +38,11 @@ static int page_ref(struct stub *s, uint64_t gfn, int type, int delta)
     if (!p) {
         if (delta < 0)
             return 0;
-        if (s->npages == s->cappages) {
-            size_t cap = s->cappages ? 2 * s->cappages : 32;
-            struct stub_page *n = realloc(s->pages, cap * sizeof *n);
-            if (!n)
-                return ENOMEM;
-            s->pages = n;
-            s->cappages = cap;
-        }
+        struct stub_page *pages =
+            stub_reserve(s->pages, &s->cappages, s->npages, sizeof *pages, 32);
+        if (!pages)
+            return ENOMEM;
+        s->pages = pages;
         p = &s->pages[s->npages];
         *p = (struct stub_page){ .gfn = gfn, .orig = MICROVMI_ACCESS_RWX };
         if (microvmi_get_page_access(s->vm, 0, gfn, &p->orig) != MICROVMI_OK)
@@ -81,14 +78,11 @@ int stub_watch_insert(struct stub *s, int type, uint64_t addr, uint64_t len)
 {
     if (len == 0 || addr + len < addr)
         return EINVAL;
-    if (s->nwatches == s->capwatches) {
-        size_t cap = s->capwatches ? 2 * s->capwatches : 8;
-        struct stub_watch *n = realloc(s->watches, cap * sizeof *n);
-        if (!n)
-            return ENOMEM;
-        s->watches = n;
-        s->capwatches = cap;
-    }
+    struct stub_watch *watches =
+        stub_reserve(s->watches, &s->capwatches, s->nwatches, sizeof *watches, 8);
+    if (!watches)
+        return ENOMEM;
+    s->watches = watches;
     struct stub_watch *w = &s->watches[s->nwatches];
     *w = (struct stub_watch){ .type = type, .addr = addr, .len = len };
     if (!(s->caps & MICROVMI_CAP_EVENT_MEMORY)) {

@@ -33,27 +33,24 @@ enum microvmi_status microvmi_unsupported(microvmi_t *vm, const char *what);
 enum microvmi_status microvmi_checked(microvmi_t *vm, enum microvmi_status status,
                                       unsigned generation, const char *what);
 
-/* The common shape of a thin wrapper: NULL handle, NULL op, call, message. */
-#define MICROVMI_FORWARD(vm, op, what, ...)                                      \
+/* The common shape of a thin wrapper: NULL handle, NULL op, call, message.
+ * call is the driver call expression, evaluated after the error generation
+ * was noted. */
+#define MICROVMI_FORWARD_CALL(vm, op, what, call)                                \
     do {                                                                         \
         if (!(vm))                                                               \
             return MICROVMI_INVALID_ARG;                                         \
         if (!(vm)->ops->op)                                                      \
             return microvmi_unsupported((vm), (what));                           \
         unsigned gen_ = (vm)->error_generation;                                  \
-        return microvmi_checked((vm), (vm)->ops->op((vm)->ctx, __VA_ARGS__), gen_, \
-                                (what));                                         \
+        return microvmi_checked((vm), (call), gen_, (what));                     \
     } while (0)
 
-/* The same for ops that take only ctx. */
+#define MICROVMI_FORWARD(vm, op, what, ...)                                      \
+    MICROVMI_FORWARD_CALL(vm, op, what, (vm)->ops->op((vm)->ctx, __VA_ARGS__))
+
+/* The same for ops that take only ctx (C11 macros cannot drop the comma). */
 #define MICROVMI_FORWARD_NOARGS(vm, op, what)                                    \
-    do {                                                                         \
-        if (!(vm))                                                               \
-            return MICROVMI_INVALID_ARG;                                         \
-        if (!(vm)->ops->op)                                                      \
-            return microvmi_unsupported((vm), (what));                           \
-        unsigned gen_ = (vm)->error_generation;                                  \
-        return microvmi_checked((vm), (vm)->ops->op((vm)->ctx), gen_, (what));   \
-    } while (0)
+    MICROVMI_FORWARD_CALL(vm, op, what, (vm)->ops->op((vm)->ctx))
 
 #endif /* MICROVMI_CORE_HANDLE_H */

@@ -194,15 +194,24 @@ static enum microvmi_status through_gdb(struct qemu_ctx *q, uint64_t gpa, void *
     return st2;
 }
 
+/* The mapped RAM behind [gpa, gpa+len), or NULL with the handle's message set. */
+static uint8_t *ram_at(struct qemu_ctx *q, uint64_t gpa, size_t len)
+{
+    uint8_t *h = host_of(q, gpa, len);
+    if (!h)
+        microvmi_fail(q->vm, MICROVMI_NO_MEMORY_AT_ADDRESS,
+                      "no RAM at guest-physical %#" PRIx64 " (hole or MMIO)", gpa);
+    return h;
+}
+
 enum microvmi_status qemu_read_physical(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
     struct qemu_ctx *q = ctx;
     if (!q->mem)
         return through_gdb(q, gpa, buf, NULL, len);
-    uint8_t *h = host_of(q, gpa, len);
+    uint8_t *h = ram_at(q, gpa, len);
     if (!h)
-        return microvmi_fail(q->vm, MICROVMI_NO_MEMORY_AT_ADDRESS,
-                             "no RAM at guest-physical %#" PRIx64 " (hole or MMIO)", gpa);
+        return MICROVMI_NO_MEMORY_AT_ADDRESS;
     memcpy(buf, h, len);
     return MICROVMI_OK;
 }
@@ -215,10 +224,9 @@ enum microvmi_status qemu_write_physical(void *ctx, uint64_t gpa, const void *bu
     if (!q->mem_writable)
         return microvmi_fail(q->vm, MICROVMI_READ_ONLY, "RAM file %s is not writable by us",
                              q->mem_path);
-    uint8_t *h = host_of(q, gpa, len);
+    uint8_t *h = ram_at(q, gpa, len);
     if (!h)
-        return microvmi_fail(q->vm, MICROVMI_NO_MEMORY_AT_ADDRESS,
-                             "no RAM at guest-physical %#" PRIx64 " (hole or MMIO)", gpa);
+        return MICROVMI_NO_MEMORY_AT_ADDRESS;
     /* TCG caches translated code: a write into code QEMU already translated
      * is seen by the guest's data accesses, not necessarily by execution. */
     memcpy(h, buf, len);
